@@ -1,0 +1,253 @@
+#include "core/aws/dispatcher.h"
+
+#include "core/aws/codecs.h"
+#include "core/aws/validator.h"
+#include "core/common/ids.h"
+#include "core/common/log.h"
+#include "core/common/strings.h"
+#include "core/common/time_format.h"
+
+namespace gantry::aws {
+
+namespace {
+
+bool IsForm(const http::Request& request) {
+  return ToLower(request.headers.Get("Content-Type")).find("application/x-www-form-urlencoded") != std::string::npos;
+}
+
+bool HasQueryAction(const http::Request& request) {
+  return request.query.find("Action=") != std::string::npos;
+}
+
+// The protocol a request speaks when the service is unknown or the model lists several.
+Protocol GuessProtocol(const http::Request& request) {
+  if (request.headers.Has("X-Amz-Target")) return Protocol::kJson;
+  if (IsForm(request) || HasQueryAction(request)) return Protocol::kQuery;
+  std::string_view ct = request.headers.Get("Content-Type");
+  if (ct.find("json") != std::string_view::npos) return Protocol::kRestJson;
+  return Protocol::kRestXml;
+}
+
+const char* ProtocolName(Protocol p) {
+  switch (p) {
+    case Protocol::kJson: return "json";
+    case Protocol::kQuery: return "query";
+    case Protocol::kRestJson: return "rest-json";
+    case Protocol::kRestXml: return "rest-xml";
+    case Protocol::kRpcV2Cbor: return "smithy-rpc-v2-cbor";
+  }
+  return "?";
+}
+
+struct AuthError {
+  const char* query;
+  const char* json;
+  const char* xml;
+  int query_status;
+  int json_status;
+  int xml_status;
+};
+
+AuthError AuthErrorFor(AuthFailureKind kind) {
+  switch (kind) {
+    case AuthFailureKind::kMissingAuthentication:
+      return {"MissingAuthenticationToken", "MissingAuthenticationTokenException", "AccessDenied", 403, 400, 403};
+    case AuthFailureKind::kIncompleteSignature:
+      return {"IncompleteSignature", "IncompleteSignatureException", "AuthorizationHeaderMalformed", 400, 400, 400};
+    case AuthFailureKind::kUnknownAccessKey:
+      return {"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", 403, 400, 403};
+    case AuthFailureKind::kSignatureMismatch:
+      return {"SignatureDoesNotMatch", "InvalidSignatureException", "SignatureDoesNotMatch", 403, 400, 403};
+    case AuthFailureKind::kRequestExpired:
+      return {"SignatureDoesNotMatch", "InvalidSignatureException", "AccessDenied", 403, 400, 403};
+    case AuthFailureKind::kClockSkew:
+      return {"SignatureDoesNotMatch", "InvalidSignatureException", "RequestTimeTooSkewed", 403, 400, 403};
+    case AuthFailureKind::kExpiredToken:
+      return {"ExpiredToken", "ExpiredTokenException", "ExpiredToken", 403, 400, 400};
+    case AuthFailureKind::kInvalidToken:
+      return {"InvalidClientTokenId", "UnrecognizedClientException", "InvalidToken", 403, 400, 400};
+    case AuthFailureKind::kContentSha256Mismatch:
+      return {"SignatureDoesNotMatch", "InvalidSignatureException", "XAmzContentSHA256Mismatch", 403, 400, 400};
+  }
+  return {"AccessDenied", "AccessDeniedException", "AccessDenied", 403, 400, 403};
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(DispatcherOptions options, const CredentialResolver* credentials, const HandlerTable* handlers,
+                       Authorizer* authorizer)
+    : options_(std::move(options)), credentials_(credentials), handlers_(handlers), authorizer_(authorizer) {
+  if (options_.clock == nullptr) options_.clock = SystemClock::Instance();
+}
+
+Dispatcher::Route Dispatcher::Identify(const http::Request& request) const {
+  Route route;
+  ModelRegistry& models = ModelRegistry::Instance();
+  std::string_view target = request.headers.Get("X-Amz-Target");
+  if (!target.empty()) {
+    size_t dot = target.rfind('.');
+    route.scope_service = std::string(target.substr(0, dot));
+    route.model = models.FindByTargetPrefix(route.scope_service);
+  }
+  if (route.model == nullptr) {
+    if (auto scope = PeekCredentialScope(request)) {
+      route.scope_service = scope->service;
+      route.model = models.FindBySigningName(scope->service);
+    }
+  }
+  route.protocol = route.model ? route.model->protocol() : GuessProtocol(request);
+  if (route.model && route.model->protocols().size() > 1) {
+    Protocol guessed = GuessProtocol(request);
+    if (route.model->SupportsProtocol(guessed)) route.protocol = guessed;
+  }
+  return route;
+}
+
+void Dispatcher::WriteAuthFailure(const Route& route, const AuthFailure& failure, const std::string& request_id,
+                                  http::Response& response) const {
+  AuthError e = AuthErrorFor(failure.kind);
+  AwsError error;
+  error.message = failure.message;
+  switch (route.protocol) {
+    case Protocol::kQuery:
+      error.code = e.query;
+      error.http_status = e.query_status;
+      break;
+    case Protocol::kRestXml:
+      error.code = e.xml;
+      error.http_status = e.xml_status;
+      if (failure.kind == AuthFailureKind::kSignatureMismatch) {
+        error.extra.emplace_back("StringToSign", failure.string_to_sign);
+        error.extra.emplace_back("CanonicalRequest", failure.canonical_request);
+      }
+      break;
+    default:
+      error.code = e.json;
+      error.http_status = e.json_status;
+      break;
+  }
+  CodecFor(route.protocol).WriteError(route.model, error, request_id, response);
+}
+
+void Dispatcher::Handle(http::Request& request, http::Response& response) {
+  Route route = Identify(request);
+  const ProtocolCodec& codec = CodecFor(route.protocol);
+  RequestContext ctx;
+  ctx.request_id = request.request_id;
+  ctx.time = options_.clock->Now();
+  ctx.source_ip = request.remote_address;
+  ctx.http = &request;
+  ctx.response = &response;
+  ctx.client = this;
+  ctx.model = route.model;
+
+  auto fail = [&](const Status& status) {
+    codec.WriteError(route.model, ToAwsError(status, route.model), ctx.request_id, response);
+  };
+
+  // Authenticate.
+  std::optional<CredentialScope> scope = PeekCredentialScope(request);
+  if (options_.accept_any_credentials) {
+    ctx.principal = Principal::Root(options_.account_id);
+  } else {
+    auto verified = VerifySigV4(request, *credentials_, ctx.time);
+    if (auto* failure = std::get_if<AuthFailure>(&verified)) {
+      WriteAuthFailure(route, *failure, ctx.request_id, response);
+      return;
+    }
+    const SignedRequestInfo& info = std::get<SignedRequestInfo>(verified);
+    ctx.principal.account_id = info.credential.account_id;
+    ctx.principal.arn = info.credential.principal_arn;
+    ctx.principal.access_key_id = info.credential.access_key_id;
+    ctx.principal.is_root = ctx.principal.arn == "arn:aws:iam::" + info.credential.account_id + ":root";
+    ctx.principal.user_id = ctx.principal.is_root ? info.credential.account_id : info.credential.user_id;
+  }
+  ctx.account_id = ctx.principal.account_id;
+  ctx.region = scope && !scope->region.empty() ? scope->region : options_.default_region;
+
+  if (route.model == nullptr) {
+    std::string name = route.scope_service.empty() ? "(unsigned)" : route.scope_service;
+    fail(Status::InvalidArgument("Gantry does not provide the service '" + name + "'.",
+                                 route.protocol == Protocol::kQuery ? "InvalidAction" : "UnknownOperationException"));
+    return;
+  }
+  if (route.protocol == Protocol::kRpcV2Cbor) {
+    fail(Status::Unimplemented("Gantry does not speak the " + std::string(ProtocolName(route.protocol)) +
+                               " protocol yet; use the " + route.model->service() + " JSON or query protocol."));
+    return;
+  }
+  auto op = codec.ResolveOperation(*route.model, request);
+  if (!op.ok()) {
+    fail(op.status());
+    return;
+  }
+  ctx.operation = *op;
+  auto input = codec.ParseInput(*route.model, **op, request);
+  if (!input.ok()) {
+    fail(input.status());
+    return;
+  }
+  auto output = Run(ctx, *input);
+  if (!output.ok()) {
+    fail(output.status());
+    return;
+  }
+  codec.WriteOutput(*route.model, **op, *output, ctx.request_id, response);
+}
+
+StatusOr<Document> Dispatcher::Run(RequestContext& ctx, const Document& input) {
+  const Operation& op = *ctx.operation;
+  if (op.input) GANTRY_RETURN_IF_ERROR(ValidateInput(*op.input, input));
+  if (authorizer_) GANTRY_RETURN_IF_ERROR(authorizer_->Authorize(ctx, input));
+  const HandlerFn* handler = handlers_->Find(ctx.model->service(), op.name);
+  if (handler == nullptr) {
+    std::string what = handlers_->HasService(ctx.model->service())
+                           ? "Gantry does not implement " + ctx.model->signing_name() + ":" + op.name + " yet."
+                           : "Gantry does not implement the " + ctx.model->service() + " service yet.";
+    return Status::Unimplemented(what);
+  }
+  try {
+    return (*handler)(ctx, input);
+  } catch (const std::exception& e) {
+    GANTRY_LOG(kError, "handler " << ctx.model->service() << ":" << op.name << " threw: " << e.what());
+    return Status::Internal("An internal error occurred while processing " + op.name + ".");
+  }
+}
+
+StatusOr<Document> Dispatcher::Call(const Principal& principal, std::string_view service, std::string_view operation,
+                                    const Document& input, std::string_view region) {
+  const ServiceModel* model = ModelRegistry::Instance().Get(service);
+  if (model == nullptr) return Status::InvalidArgument("unknown service " + std::string(service));
+  const Operation* op = model->FindOperation(operation);
+  if (op == nullptr) return Status::InvalidArgument("unknown operation " + std::string(service) + ":" + std::string(operation));
+  RequestContext ctx;
+  ctx.request_id = RandomIdSource::Instance()->Uuid();
+  ctx.region = region.empty() ? options_.default_region : std::string(region);
+  ctx.account_id = principal.account_id;
+  ctx.principal = principal;
+  ctx.model = model;
+  ctx.operation = op;
+  ctx.time = options_.clock->Now();
+  ctx.client = this;
+  return Run(ctx, input);
+}
+
+void Dispatcher::WriteTransportError(const http::Request* head, int status, std::string_view message,
+                                     http::Response& response) const {
+  Route route;
+  if (head) route = Identify(*head);
+  AwsError error;
+  error.http_status = status;
+  error.message = std::string(message);
+  if (status == 413) {
+    error.code = route.protocol == Protocol::kRestXml ? "EntityTooLarge" : "RequestEntityTooLarge";
+  } else if (status >= 500) {
+    error.code = route.protocol == Protocol::kRestXml ? "InternalError" : "InternalFailure";
+  } else {
+    error.code = route.protocol == Protocol::kRestXml ? "BadRequest" : "MalformedHttpRequestException";
+  }
+  error.sender_fault = status < 500;
+  CodecFor(route.protocol).WriteError(route.model, error, head ? head->request_id : std::string(), response);
+}
+
+}  // namespace gantry::aws

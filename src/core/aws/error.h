@@ -1,0 +1,26 @@
+// AwsError: an error as it goes on the wire (code, message, HTTP status, sender/receiver fault),
+// and the one table that maps a portable Status to it for each protocol. Pure; thread-safe.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/aws/model.h"
+#include "core/common/status.h"
+
+namespace gantry::aws {
+
+struct AwsError {
+  std::string code;     // "ValidationException", "SignatureDoesNotMatch", ...
+  std::string message;
+  int http_status = 400;
+  bool sender_fault = true;
+  // Extra members some protocols carry (S3: Resource, Key, BucketName; SigV4: CanonicalRequest...).
+  std::vector<std::pair<std::string, std::string>> extra;
+};
+
+// The AWS error for a Status from a handler of `model` (model may be null for unidentified requests).
+AwsError ToAwsError(const Status& status, const ServiceModel* model);
+
+}  // namespace gantry::aws

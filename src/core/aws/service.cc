@@ -1,0 +1,27 @@
+#include "core/aws/service.h"
+
+namespace gantry::aws {
+
+Principal Principal::Root(const std::string& account_id) {
+  Principal p;
+  p.account_id = account_id;
+  p.arn = "arn:aws:iam::" + account_id + ":root";
+  p.user_id = account_id;
+  p.is_root = true;
+  return p;
+}
+
+void HandlerTable::Add(std::string_view service, std::string_view operation, HandlerFn fn) {
+  handlers_[std::string(service)][std::string(operation)] = std::move(fn);
+}
+
+const HandlerFn* HandlerTable::Find(std::string_view service, std::string_view operation) const {
+  auto s = handlers_.find(service);
+  if (s == handlers_.end()) return nullptr;
+  auto o = s->second.find(operation);
+  return o == s->second.end() ? nullptr : &o->second;
+}
+
+bool HandlerTable::HasService(std::string_view service) const { return handlers_.find(service) != handlers_.end(); }
+
+}  // namespace gantry::aws

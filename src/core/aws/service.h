@@ -1,0 +1,93 @@
+// What a service plugs into the AWS layer: handlers (one function per operation, keyed by the
+// model's operation name), the request context they receive, the principal a request runs as,
+// and the in-process client through which one service calls another with the same validation,
+// authorization and errors as an HTTP request (services never include each other's headers).
+// HandlerTable is filled once at start and read-only afterwards (thread-safe to read).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/aws/document.h"
+#include "core/aws/model.h"
+#include "core/common/clock.h"
+#include "core/common/status.h"
+#include "core/http/message.h"
+
+namespace gantry::aws {
+
+// Who a request runs as.
+struct Principal {
+  std::string account_id;
+  std::string arn;            // arn:aws:iam::<account>:root, ...:user/x, arn:aws:sts::<account>:assumed-role/r/s
+  std::string user_id;        // the account id for root, AIDA.../AROA...:session otherwise
+  std::string access_key_id;  // empty for in-process service principals
+  bool is_root = false;
+  // Set when an AWS service itself makes the call (e.g. "codecommit.amazonaws.com"); such callers
+  // may publish events with the reserved "aws." sources.
+  std::string service;
+
+  static Principal Root(const std::string& account_id);
+};
+
+class Client;
+
+struct RequestContext {
+  std::string request_id;
+  std::string region;
+  std::string account_id;  // the principal's account; state is scoped by account and region
+  Principal principal;
+  const ServiceModel* model = nullptr;
+  const Operation* operation = nullptr;
+  TimePoint time;
+  std::string source_ip;                 // empty for in-process calls
+  const http::Request* http = nullptr;   // null for in-process calls
+  http::Response* response = nullptr;    // for handlers that stream a body (null in-process)
+  Client* client = nullptr;              // for calls to other services
+
+  // "<account>/<region>": the store scope of regional resources.
+  std::string Scope() const { return account_id + "/" + region; }
+};
+
+using HandlerFn = std::function<StatusOr<Document>(RequestContext&, const Document& input)>;
+
+class HandlerTable {
+ public:
+  void Add(std::string_view service, std::string_view operation, HandlerFn fn);
+  const HandlerFn* Find(std::string_view service, std::string_view operation) const;
+  bool HasService(std::string_view service) const;
+
+ private:
+  std::map<std::string, std::map<std::string, HandlerFn, std::less<>>, std::less<>> handlers_;
+};
+
+// Calls an operation of any service as a given principal, in-process.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual StatusOr<Document> Call(const Principal& principal, std::string_view service, std::string_view operation,
+                                  const Document& input, std::string_view region) = 0;
+};
+
+// Decides whether a principal may perform an action (IAM policy evaluation plugs in here).
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  virtual Status Authorize(const RequestContext& ctx, const Document& input) = 0;
+};
+
+// A service: a model name, its handlers, and lifecycle hooks for its engine.
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual std::string_view name() const = 0;  // botocore model name, e.g. "events"
+  virtual void RegisterHandlers(HandlerTable& table) = 0;
+  // Resumes or resolves work left in flight by a previous run, starts schedulers.
+  virtual Status Start() { return Status::Ok(); }
+  // Stops schedulers; state is already durable.
+  virtual void Stop() {}
+};
+
+}  // namespace gantry::aws

@@ -1,0 +1,157 @@
+#include "server/gantry_server.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "core/common/log.h"
+#include "core/store/sqlite_store.h"
+#include "server/services.h"
+
+namespace gantry::server {
+
+namespace {
+
+constexpr uint64_t kMaxApiBody = 16ull << 20;      // JSON/XML/form API bodies
+constexpr uint64_t kMaxStreamingBody = 5ull << 30;  // S3 object and part uploads stream to disk
+
+class RootCredentialResolver final : public aws::CredentialResolver {
+ public:
+  RootCredentialResolver(RootKey key, std::string account_id) : key_(std::move(key)), account_id_(std::move(account_id)) {}
+  std::optional<aws::Credential> Lookup(std::string_view access_key_id) const override {
+    if (access_key_id != key_.access_key_id) return std::nullopt;
+    aws::Credential c;
+    c.access_key_id = key_.access_key_id;
+    c.secret_access_key = key_.secret_access_key;
+    c.account_id = account_id_;
+    c.principal_arn = "arn:aws:iam::" + account_id_ + ":root";
+    c.user_id = account_id_;
+    return c;
+  }
+
+ private:
+  RootKey key_;
+  std::string account_id_;
+};
+
+Status MakeDir(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return Status::Internal("cannot create " + path + ": " + ec.message());
+  ::chmod(path.c_str(), mode);
+  return Status::Ok();
+}
+
+// S3 object and part uploads are the only bodies allowed past the API limit; they go to disk.
+http::BodyPolicy ChooseBodyPolicy(const http::Request& head) {
+  bool put = head.method == "PUT" || head.method == "POST";
+  bool s3 = head.headers.Get("Authorization").find("/s3/aws4_request") != std::string_view::npos ||
+            head.query.find("X-Amz-Credential=") != std::string::npos;
+  if (put && s3 && !head.headers.Has("X-Amz-Target")) return {http::BodySink::kFile, kMaxStreamingBody};
+  return {http::BodySink::kMemory, kMaxApiBody};
+}
+
+}  // namespace
+
+GantryServer::GantryServer(Config config) : config_(std::move(config)) {}
+
+GantryServer::~GantryServer() { Stop(); }
+
+Status GantryServer::Start() {
+  started_ = SystemClock::Instance()->Now();
+  GANTRY_RETURN_IF_ERROR(MakeDir(config_.state_dir, 0700));
+  GANTRY_RETURN_IF_ERROR(MakeDir(config_.state_dir + "/tmp", 0700));
+  GANTRY_ASSIGN_OR_RETURN(root_key_, LoadOrCreateRootKey(config_.state_dir, *RandomIdSource::Instance()));
+  credentials_ = std::make_unique<RootCredentialResolver>(root_key_, config_.account_id);
+
+  GANTRY_ASSIGN_OR_RETURN(store_, store::OpenSqliteStore(config_.state_dir + "/gantry.db"));
+
+  aws::DispatcherOptions options;
+  options.account_id = config_.account_id;
+  options.default_region = config_.region;
+  options.accept_any_credentials = config_.accept_any_credentials;
+  dispatcher_ = std::make_unique<aws::Dispatcher>(options, credentials_.get(), &handlers_, nullptr);
+  // The dispatcher reads the handler table only when requests arrive, after registration.
+
+  ServiceDeps deps;
+  deps.state_dir = config_.state_dir;
+  deps.account_id = config_.account_id;
+  deps.region = config_.region;
+  deps.store = store_.get();
+  deps.clock = SystemClock::Instance();
+  deps.ids = RandomIdSource::Instance();
+  deps.client = dispatcher_.get();
+  services_ = MakeServices(deps);
+  for (auto& service : services_) service->RegisterHandlers(handlers_);
+  for (auto& service : services_) GANTRY_RETURN_IF_ERROR(service->Start());
+
+  http::ServerOptions http_options;
+  http_options.host = config_.host;
+  http_options.port = config_.port;
+  http_options.spool_dir = config_.state_dir + "/tmp";
+  http_options.body_policy = ChooseBodyPolicy;
+  http_options.error_responder = [this](const http::Request* head, int status, std::string_view message,
+                                        http::Response& out) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    dispatcher_->WriteTransportError(head, status, message, out);
+  };
+  http_ = std::make_unique<http::Server>(http_options, [this](http::Request& req, http::Response& resp) {
+    Route(req, resp);
+  });
+  return http_->Start();
+}
+
+uint16_t GantryServer::port() const { return http_ ? http_->port() : 0; }
+
+void GantryServer::Stop() {
+  if (http_) {
+    http_->Stop();
+    http_.reset();
+  }
+  for (auto it = services_.rbegin(); it != services_.rend(); ++it) (*it)->Stop();
+  services_.clear();
+  store_.reset();
+}
+
+void GantryServer::Route(http::Request& request, http::Response& response) {
+  requests_.fetch_add(1, std::memory_order_relaxed);
+  if (request.method == "GET" || request.method == "HEAD") {
+    if (request.path == "/_gantry/health") return WriteHealth(false, response);
+    if (request.path == "/_localstack/health") return WriteHealth(true, response);
+    if (request.path == "/_gantry/metrics") return WriteMetrics(response);
+  }
+  dispatcher_->Handle(request, response);
+  if (response.status >= 400) errors_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void GantryServer::WriteHealth(bool localstack_shape, http::Response& response) const {
+  aws::Document services = aws::Document::object();
+  for (const auto& service : services_) services[std::string(service->name())] = "running";
+  aws::Document body;
+  if (localstack_shape) {
+    body = {{"services", services}, {"edition", "community"}, {"version", GANTRY_VERSION}};
+  } else {
+    body = {{"status", "running"},
+            {"version", GANTRY_VERSION},
+            {"account_id", config_.account_id},
+            {"region", config_.region},
+            {"services", services}};
+  }
+  response.status = 200;
+  response.headers.Set("Content-Type", "application/json");
+  response.body = body.dump();
+}
+
+void GantryServer::WriteMetrics(http::Response& response) const {
+  double uptime = std::chrono::duration<double>(SystemClock::Instance()->Now() - started_).count();
+  response.status = 200;
+  response.headers.Set("Content-Type", "text/plain; version=0.0.4");
+  response.body = "# TYPE gantry_requests_total counter\ngantry_requests_total " + std::to_string(requests_.load()) +
+                  "\n# TYPE gantry_request_errors_total counter\ngantry_request_errors_total " +
+                  std::to_string(errors_.load()) + "\n# TYPE gantry_uptime_seconds gauge\ngantry_uptime_seconds " +
+                  std::to_string(uptime) + "\n";
+}
+
+}  // namespace gantry::server
