@@ -1,6 +1,7 @@
 // The concrete codecs behind CodecFor(), and the scalar conversions they share.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,5 +29,9 @@ std::string ScalarToText(const Shape& shape, const Document& value, TimestampFor
 // A timestamp given as number (epoch seconds) or text in any of the three formats.
 StatusOr<double> ParseTimestampValue(const Document& value, std::string_view where);
 std::string FormatTimestamp(double epoch_seconds, TimestampFormat format);
+
+// The bucket named by an S3 virtual-host style Host ("b.s3.localhost.localstack.cloud:4566",
+// "b.localhost", "b.s3.<region>.amazonaws.com"); nullopt for path-style hosts.
+std::optional<std::string> ExtractVirtualHostBucket(std::string_view host);
 
 }  // namespace gantry::aws

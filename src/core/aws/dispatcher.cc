@@ -68,6 +68,8 @@ AuthError AuthErrorFor(AuthFailureKind kind) {
       return {"InvalidClientTokenId", "UnrecognizedClientException", "InvalidToken", 403, 400, 400};
     case AuthFailureKind::kContentSha256Mismatch:
       return {"SignatureDoesNotMatch", "InvalidSignatureException", "XAmzContentSHA256Mismatch", 403, 400, 400};
+    case AuthFailureKind::kInvalidContentSha256:
+      return {"SignatureDoesNotMatch", "InvalidSignatureException", "InvalidArgument", 403, 400, 400};
   }
   return {"AccessDenied", "AccessDeniedException", "AccessDenied", 403, 400, 403};
 }
@@ -116,8 +118,13 @@ void Dispatcher::WriteAuthFailure(const Route& route, const AuthFailure& failure
     case Protocol::kRestXml:
       error.code = e.xml;
       error.http_status = e.xml_status;
+      if (!failure.access_key_id.empty() && failure.kind == AuthFailureKind::kUnknownAccessKey) {
+        error.extra.emplace_back("AWSAccessKeyId", failure.access_key_id);
+      }
       if (failure.kind == AuthFailureKind::kSignatureMismatch) {
+        error.extra.emplace_back("AWSAccessKeyId", failure.access_key_id);
         error.extra.emplace_back("StringToSign", failure.string_to_sign);
+        error.extra.emplace_back("SignatureProvided", failure.signature_provided);
         error.extra.emplace_back("CanonicalRequest", failure.canonical_request);
       }
       break;
@@ -142,7 +149,7 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
   ctx.model = route.model;
 
   auto fail = [&](const Status& status) {
-    codec.WriteError(route.model, ToAwsError(status, route.model), ctx.request_id, response);
+    codec.WriteError(route.model, ToAwsError(status, route.model, route.protocol), ctx.request_id, response);
   };
 
   // Authenticate.

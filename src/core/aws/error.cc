@@ -34,11 +34,11 @@ Default DefaultFor(StatusCode code) {
 
 }  // namespace
 
-AwsError ToAwsError(const Status& status, const ServiceModel* model) {
+AwsError ToAwsError(const Status& status, const ServiceModel* model, std::optional<Protocol> request_protocol) {
   AwsError error;
   error.message = status.message();
   Default d = DefaultFor(status.code());
-  Protocol protocol = model ? model->protocol() : Protocol::kJson;
+  Protocol protocol = request_protocol ? *request_protocol : model ? model->protocol() : Protocol::kJson;
   if (!status.aws_code().empty()) {
     error.code = status.aws_code();
   } else {

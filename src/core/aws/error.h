@@ -2,6 +2,7 @@
 // and the one table that maps a portable Status to it for each protocol. Pure; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +21,8 @@ struct AwsError {
   std::vector<std::pair<std::string, std::string>> extra;
 };
 
-// The AWS error for a Status from a handler of `model` (model may be null for unidentified requests).
-AwsError ToAwsError(const Status& status, const ServiceModel* model);
+// The AWS error for a Status from a handler of `model` (model may be null for unidentified
+// requests), in the protocol the request used (default: the model's first protocol).
+AwsError ToAwsError(const Status& status, const ServiceModel* model, std::optional<Protocol> protocol = std::nullopt);
 
 }  // namespace gantry::aws

@@ -1,5 +1,7 @@
 #include "core/aws/json_values.h"
 
+#include <cmath>
+
 #include "core/aws/codecs.h"
 #include "core/common/strings.h"
 
@@ -15,6 +17,58 @@ Status Mismatch(const std::string& path, std::string_view expected, const Docume
 }
 
 std::string Join(const std::string& path, const std::string& name) { return path.empty() ? name : path + "." + name; }
+
+constexpr int kMaxDepth = 64;
+
+Document ToJson(const Shape& shape, const Document& doc, bool wire_names, const MemberRef* ref, int depth) {
+  if (doc.is_null() || shape.document || depth > kMaxDepth) return doc;
+  switch (shape.type) {
+    case ShapeType::kStructure: {
+      Document out = Document::object();
+      if (!doc.is_object()) return out;
+      for (const auto& m : shape.members) {
+        if (m.location != Location::kBody) continue;
+        auto it = doc.find(m.name);
+        if (it == doc.end() || it->is_null()) continue;
+        out[wire_names ? m.WireName() : m.name] = ToJson(*m.shape, *it, wire_names, &m, depth + 1);
+      }
+      return out;
+    }
+    case ShapeType::kList: {
+      Document out = Document::array();
+      if (!doc.is_array()) return out;
+      for (const auto& v : doc) {
+        if (!v.is_null()) out.push_back(ToJson(*shape.member.shape, v, wire_names, &shape.member, depth + 1));
+      }
+      return out;
+    }
+    case ShapeType::kMap: {
+      Document out = Document::object();
+      if (!doc.is_object()) return out;
+      for (const auto& [k, v] : doc.items()) {
+        if (!v.is_null()) out[k] = ToJson(*shape.value.shape, v, wire_names, &shape.value, depth + 1);
+      }
+      return out;
+    }
+    case ShapeType::kTimestamp: {
+      auto t = ParseTimestampValue(doc, "");
+      if (!t.ok()) return doc;
+      TimestampFormat format = TimestampFormatFor(ref, shape, TimestampFormat::kEpochSeconds);
+      if (format != TimestampFormat::kEpochSeconds) return FormatTimestamp(*t, format);
+      if (*t == static_cast<double>(static_cast<int64_t>(*t))) return static_cast<int64_t>(*t);
+      return *t;
+    }
+    case ShapeType::kBlob: return ScalarToText(shape, doc, TimestampFormat::kEpochSeconds);
+    case ShapeType::kFloat:
+    case ShapeType::kDouble:
+    case ShapeType::kBigDecimal:
+      if (doc.is_number_float() && !std::isfinite(doc.get<double>())) {
+        return ScalarToText(shape, doc, TimestampFormat::kEpochSeconds);
+      }
+      return doc;
+    default: return doc;
+  }
+}
 
 }  // namespace
 
@@ -89,39 +143,8 @@ StatusOr<Document> JsonToDocument(const Shape& shape, const Document& json, cons
   return json;
 }
 
-Document DocumentToJson(const Shape& shape, const Document& doc, bool wire_names) {
-  if (doc.is_null() || shape.document) return doc;
-  switch (shape.type) {
-    case ShapeType::kStructure: {
-      Document out = Document::object();
-      if (!doc.is_object()) return out;
-      for (const auto& m : shape.members) {
-        if (m.location != Location::kBody) continue;
-        auto it = doc.find(m.name);
-        if (it == doc.end() || it->is_null()) continue;
-        out[wire_names ? m.WireName() : m.name] = DocumentToJson(*m.shape, *it, wire_names);
-      }
-      return out;
-    }
-    case ShapeType::kList: {
-      Document out = Document::array();
-      if (!doc.is_array()) return out;
-      for (const auto& v : doc) out.push_back(DocumentToJson(*shape.member.shape, v, wire_names));
-      return out;
-    }
-    case ShapeType::kMap: {
-      Document out = Document::object();
-      if (!doc.is_object()) return out;
-      for (const auto& [k, v] : doc.items()) out[k] = DocumentToJson(*shape.value.shape, v, wire_names);
-      return out;
-    }
-    case ShapeType::kTimestamp: {
-      auto t = ParseTimestampValue(doc, "");
-      return t.ok() ? Document(*t) : doc;
-    }
-    case ShapeType::kBlob: return Document(ScalarToText(shape, doc, TimestampFormat::kEpochSeconds));
-    default: return doc;
-  }
+Document DocumentToJson(const Shape& shape, const Document& doc, bool wire_names, const MemberRef* ref) {
+  return ToJson(shape, doc, wire_names, ref, 0);
 }
 
 }  // namespace gantry::aws

@@ -19,7 +19,6 @@ namespace gantry::aws {
 // The bucket named by a virtual-hosted-style S3 host (bucket.s3.localhost.localstack.cloud[:port],
 // bucket.localhost[:port], bucket.s3[.-]<region>.amazonaws.com, bucket.s3.amazonaws.com), lower
 // case; nullopt for path-style hosts.
-std::optional<std::string> ExtractVirtualHostBucket(std::string_view host);
 
 namespace {
 
@@ -238,61 +237,6 @@ std::string DocumentToHeader(const MemberRef& m, const Document& value) {
     return out;
   }
   return ScalarToText(shape, value, TimestampFormatFor(&m, shape, TimestampFormat::kRfc822));
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON bodies (restJson1). Input goes through json_values.h like awsJson's. Output is converted
-// here because restJson1 honours timestampFormat (AppConfig's iso8601 shapes: SDKs other than
-// botocore reject epoch numbers there) and writes NaN/Infinity as strings.
-
-Document ToJson(const Document& value, const MemberRef* ref, const Shape& shape, int depth, bool body_only) {
-  if (depth > kMaxDepth || shape.document) return value;
-  switch (shape.type) {
-    case ShapeType::kStructure: {
-      Document out = Document::object();
-      if (!value.is_object()) return out;
-      for (const MemberRef& m : shape.members) {
-        if (body_only && m.location != Location::kBody) continue;
-        auto it = value.find(m.name);
-        if (it == value.end() || it->is_null()) continue;
-        out[SerializedName(m, m.name)] = ToJson(*it, &m, *m.shape, depth + 1, false);
-      }
-      return out;
-    }
-    case ShapeType::kList: {
-      Document out = Document::array();
-      if (!value.is_array()) return out;
-      for (const Document& item : value) {
-        if (!item.is_null()) out.push_back(ToJson(item, &shape.member, *shape.member.shape, depth + 1, false));
-      }
-      return out;
-    }
-    case ShapeType::kMap: {
-      Document out = Document::object();
-      if (!value.is_object()) return out;
-      for (const auto& [k, v] : value.items()) {
-        if (!v.is_null()) out[k] = ToJson(v, &shape.value, *shape.value.shape, depth + 1, false);
-      }
-      return out;
-    }
-    case ShapeType::kTimestamp: {
-      auto t = ParseTimestampValue(value, "");
-      if (!t.ok()) return value;
-      TimestampFormat format = TimestampFormatFor(ref, shape, TimestampFormat::kEpochSeconds);
-      if (format != TimestampFormat::kEpochSeconds) return FormatTimestamp(*t, format);
-      if (*t == static_cast<double>(static_cast<int64_t>(*t))) return static_cast<int64_t>(*t);
-      return *t;
-    }
-    case ShapeType::kBlob: return ScalarToText(shape, value, TimestampFormat::kEpochSeconds);
-    case ShapeType::kFloat:
-    case ShapeType::kDouble:
-    case ShapeType::kBigDecimal:
-      if (value.is_number_float() && !std::isfinite(value.get<double>())) {
-        return ScalarToText(shape, value, TimestampFormat::kEpochSeconds);
-      }
-      return value;
-    default: return value;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -666,14 +610,14 @@ class RestProtocolCodec final : public ProtocolCodec {
         response.body = w.Finish();
         response.headers.Set("Content-Type", "application/xml");
       } else {
-        response.body = ToJson(*it, p, ps, 0, false).dump(-1, ' ', false, Document::error_handler_t::replace);
+        response.body = DocumentToJson(ps, *it, /*wire_names=*/true, p).dump(-1, ' ', false, Document::error_handler_t::replace);
         response.headers.Set("Content-Type", "application/json");
       }
       return;
     }
     if (!HasBodyMembers(shape)) return;
     if (!xml_) {
-      response.body = ToJson(output, nullptr, shape, 0, /*body_only=*/true)
+      response.body = DocumentToJson(shape, output, /*wire_names=*/true)
                           .dump(-1, ' ', false, Document::error_handler_t::replace);
       response.headers.Set("Content-Type", "application/json");
       return;

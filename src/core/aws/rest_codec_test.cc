@@ -9,7 +9,6 @@
 namespace gantry::aws {
 
 // Defined in rest_codec.cc (the S3 handler and the dispatcher will want it from a header too).
-std::optional<std::string> ExtractVirtualHostBucket(std::string_view host);
 
 namespace {
 

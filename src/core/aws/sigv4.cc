@@ -358,10 +358,12 @@ std::string CanonicalUri(std::string_view raw_path, std::string_view service) {
   return UriEncode(NormalizePath(raw_path), false);
 }
 
-std::string CanonicalQueryString(std::string_view raw_query, bool exclude_signature) {
-  if (raw_query.empty()) return {};
+namespace {
+
+std::string CanonicalQueryOf(const std::vector<QueryParam>& params, bool exclude_signature) {
   std::vector<std::pair<std::string, std::string>> pairs;
-  for (QueryParam& p : ParseQuery(raw_query)) {
+  pairs.reserve(params.size());
+  for (const QueryParam& p : params) {
     if (exclude_signature && p.key == "X-Amz-Signature") continue;
     pairs.emplace_back(UriEncode(p.key), UriEncode(p.value));
   }
@@ -373,6 +375,13 @@ std::string CanonicalQueryString(std::string_view raw_query, bool exclude_signat
     out.append(pairs[i].second);
   }
   return out;
+}
+
+}  // namespace
+
+std::string CanonicalQueryString(std::string_view raw_query, bool exclude_signature) {
+  if (raw_query.empty()) return {};
+  return CanonicalQueryOf(ParseQuery(raw_query), exclude_signature);
 }
 
 std::string CanonicalHeaderValue(std::string_view value) {
@@ -631,7 +640,7 @@ std::variant<SignedRequestInfo, AuthFailure> VerifySigV4(const http::Request& re
 
   std::string scope_string = scope.ToString();
   std::string signing_key = KeyCache().Get(credential->secret_access_key, scope.date, scope.region, scope.service);
-  std::string canonical_query = CanonicalQueryString(request.query, parsed.presigned);
+  std::string canonical_query = CanonicalQueryOf(params, parsed.presigned);
   std::string canonical_uri = CanonicalUri(request.path, scope.service);
   std::string canonical_request = BuildCanonicalRequest(request.method, canonical_uri, canonical_query, request.headers,
                                                         signed_header_names, payload_hash);

@@ -81,7 +81,9 @@ enum class AuthFailureKind {
 
 struct AuthFailure {
   AuthFailureKind kind = AuthFailureKind::kMissingAuthentication;
-  std::string message;           // AWS's text for the failure (S3's wording where services differ)
+  // AWS's text for the failure, worded as the signing service would: S3's for "s3", the JSON and
+  // query services' otherwise (those also carry the canonical request and string to sign).
+  std::string message;
   std::string access_key_id;     // as sent, when known
   // kSignatureMismatch only: what the server computed, which S3 returns in its error body
   // (CanonicalRequest, StringToSign, SignatureProvided) and the JSON/query services in the message.
@@ -138,8 +140,8 @@ std::string CanonicalHeaderValue(std::string_view value);
 // Client side. Signs `request` in place with an Authorization header (adding X-Amz-Date,
 // X-Amz-Security-Token and, for s3 or unsigned_payload, X-Amz-Content-SHA256). Every header present is
 // signed except User-Agent, Expect, Transfer-Encoding and X-Amzn-Trace-Id; the request must carry Host.
-// A pre-set X-Amz-Content-SHA256 (e.g. a STREAMING-* literal) is signed as is. Returns the signature
-// (the seed of an aws-chunked body).
+// A pre-set X-Amz-Content-SHA256 (e.g. a STREAMING-* literal) is signed as is; an unreadable body_file
+// is signed as an empty body. Returns the signature (the seed of an aws-chunked body).
 std::string SignRequest(http::Request& request, const Credential& credential, std::string_view region,
                         std::string_view service, TimePoint now, bool unsigned_payload = false);
 

@@ -12,7 +12,7 @@ double ToEpochSeconds(TimePoint t) {
 }
 
 TimePoint FromEpochSeconds(double s) {
-  return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s)));
+  return TimePoint(std::chrono::round<Duration>(std::chrono::duration<double>(s)));
 }
 
 int64_t ToEpochMillis(TimePoint t) {
