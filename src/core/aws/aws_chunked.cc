@@ -387,6 +387,7 @@ Status AwsChunkedDecoder::OnChunkComplete() {
 }
 
 Status AwsChunkedDecoder::VerifyChunkSignature(std::string_view data_sha256_hex, std::string_view provided) {
+  if (!options_.verify_signatures) return Status::Ok();
   std::string expected = ChunkSignature(options_.signing, previous_signature_, data_sha256_hex);
   if (!ConstantTimeEquals(expected, provided)) {
     return ChunkSignatureMismatch("chunk signature after " + std::to_string(decoded_size_) + " decoded bytes");
@@ -431,8 +432,8 @@ Status AwsChunkedDecoder::OnTrailerLine(std::string_view line) {
 }
 
 Status AwsChunkedDecoder::FinishTrailers() {
-  if (options_.kind == ChunkedPayloadKind::kSignedWithTrailer && (!trailers_.empty() || !trailer_signature_.empty() ||
-                                                                   !options_.declared_trailers.empty())) {
+  if (options_.kind == ChunkedPayloadKind::kSignedWithTrailer && options_.verify_signatures &&
+      (!trailers_.empty() || !trailer_signature_.empty() || !options_.declared_trailers.empty())) {
     if (trailer_signature_.empty()) return MalformedTrailer("x-amz-trailer-signature is missing");
     std::string expected = TrailerSignature(options_.signing, previous_signature_, trailers_);
     if (!ConstantTimeEquals(expected, trailer_signature_)) return ChunkSignatureMismatch("trailer signature");
@@ -540,9 +541,9 @@ StatusOr<DecodedAwsChunked> DecodeAwsChunkedFile(const std::string& input_path, 
   return result;
 }
 
-Status DecodeAwsChunkedRequest(http::Request& request, const SignedRequestInfo& info) {
-  if (!ChunkedPayloadKindFor(info.content_sha256)) return Status::Ok();
-  GANTRY_ASSIGN_OR_RETURN(AwsChunkedOptions options, AwsChunkedOptionsFor(request, info));
+namespace {
+
+Status DecodeRequestBody(http::Request& request, const AwsChunkedOptions& options) {
   DecodedAwsChunked decoded;
   if (!request.body_file.empty()) {
     std::string temp = request.body_file + ".decoded";
@@ -573,6 +574,23 @@ Status DecodeAwsChunkedRequest(http::Request& request, const SignedRequestInfo& 
   request.headers.Set("Content-Length", std::to_string(decoded.decoded_size));
   for (auto& [name, value] : decoded.trailers) request.headers.Set(name, value);
   return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodeAwsChunkedRequest(http::Request& request, const SignedRequestInfo& info) {
+  if (!ChunkedPayloadKindFor(info.content_sha256)) return Status::Ok();
+  GANTRY_ASSIGN_OR_RETURN(AwsChunkedOptions options, AwsChunkedOptionsFor(request, info));
+  return DecodeRequestBody(request, options);
+}
+
+Status DecodeUnverifiedAwsChunkedRequest(http::Request& request) {
+  SignedRequestInfo info;
+  info.content_sha256 = std::string(Trim(request.headers.Get("X-Amz-Content-SHA256")));
+  if (!ChunkedPayloadKindFor(info.content_sha256)) return Status::Ok();
+  GANTRY_ASSIGN_OR_RETURN(AwsChunkedOptions options, AwsChunkedOptionsFor(request, info));
+  options.verify_signatures = false;
+  return DecodeRequestBody(request, options);
 }
 
 std::string EncodeAwsChunked(std::string_view data, size_t chunk_size, const AwsChunkedOptions& options,

@@ -55,6 +55,9 @@ struct AwsChunkedOptions {
   std::vector<std::string> declared_trailers;    // lower-case names from X-Amz-Trailer
   std::optional<uint64_t> decoded_content_length;  // X-Amz-Decoded-Content-Length
   uint64_t max_decoded_size = kMaxAwsChunkedDecodedSize;
+  // Off only when the request's own signature was not checked (--accept-any-credentials): chunk and
+  // trailer signatures are then parsed but not compared.
+  bool verify_signatures = true;
 };
 
 // Options for a request verified by VerifySigV4 (kind from its payload hash, trailers and decoded length
@@ -147,6 +150,10 @@ StatusOr<DecodedAwsChunked> DecodeAwsChunkedFile(const std::string& input_path, 
 // from Content-Encoding, sets Content-Length to the decoded size and adds the trailers (checksums) as
 // headers, so handlers see the request as if it had been sent plainly. No-op for other bodies.
 Status DecodeAwsChunkedRequest(http::Request& request, const SignedRequestInfo& info);
+
+// The same for a request whose signature was not verified (--accept-any-credentials): the payload
+// kind comes from the X-Amz-Content-SHA256 header and chunk signatures are not compared.
+Status DecodeUnverifiedAwsChunkedRequest(http::Request& request);
 
 // Client side: encodes `data` in chunks of chunk_size with options.kind's framing; for the signed kinds
 // signatures are chained from options.signing. `trailers` are appended after the final chunk (and

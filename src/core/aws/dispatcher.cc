@@ -1,5 +1,6 @@
 #include "core/aws/dispatcher.h"
 
+#include "core/aws/aws_chunked.h"
 #include "core/aws/codecs.h"
 #include "core/aws/validator.h"
 #include "core/common/ids.h"
@@ -156,6 +157,10 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
   std::optional<CredentialScope> scope = PeekCredentialScope(request);
   if (options_.accept_any_credentials) {
     ctx.principal = Principal::Root(options_.account_id);
+    if (Status decoded = DecodeUnverifiedAwsChunkedRequest(request); !decoded.ok()) {
+      fail(decoded);
+      return;
+    }
   } else {
     auto verified = VerifySigV4(request, *credentials_, ctx.time);
     if (auto* failure = std::get_if<AuthFailure>(&verified)) {
@@ -163,6 +168,10 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
       return;
     }
     const SignedRequestInfo& info = std::get<SignedRequestInfo>(verified);
+    if (Status decoded = DecodeAwsChunkedRequest(request, info); !decoded.ok()) {
+      fail(decoded);
+      return;
+    }
     ctx.principal.account_id = info.credential.account_id;
     ctx.principal.arn = info.credential.principal_arn;
     ctx.principal.access_key_id = info.credential.access_key_id;

@@ -68,6 +68,9 @@ TEST(TimeFormatTest, RoundTrips) {
   EXPECT_EQ(ToEpochSeconds(*ParseRfc1123("Tue, 14 Nov 2023 22:13:20 GMT")), 1700000000);
   EXPECT_FALSE(ParseIso8601("2023-13-01").has_value());
   EXPECT_FALSE(ParseAmzDate("2023").has_value());
+  EXPECT_FALSE(ParseIso8601("9999-01-01T00:00:00Z").has_value());
+  EXPECT_FALSE(ParseAmzDate("99991231T000000Z").has_value());
+  EXPECT_FALSE(ParseRfc1123("Fri, 31 Dec 9999 00:00:00 GMT").has_value());
 }
 
 TEST(IdsTest, UuidShape) {

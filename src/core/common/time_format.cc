@@ -15,6 +15,9 @@ std::tm ToTm(TimePoint t) {
   return tm;
 }
 
+// Years a TimePoint (nanoseconds since 1970 in 64 bits) can hold.
+bool RepresentableYear(int year) { return year >= 1678 && year <= 2261; }
+
 TimePoint FromTm(std::tm& tm, double frac = 0) {
   std::time_t secs = timegm(&tm);
   return std::chrono::system_clock::from_time_t(secs) +
@@ -70,7 +73,7 @@ std::optional<TimePoint> ParseIso8601(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fff][Z|+hh:mm|-hh:mm]
   std::tm tm{};
   int y = Digits(s, 0, 4), mo = Digits(s, 5, 2), d = Digits(s, 8, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || s.size() < 10 || s[4] != '-' || s[7] != '-') {
+  if (!RepresentableYear(y) || mo < 1 || mo > 12 || d < 1 || d > 31 || s.size() < 10 || s[4] != '-' || s[7] != '-') {
     return std::nullopt;
   }
   tm.tm_year = y - 1900;
@@ -122,7 +125,8 @@ std::optional<TimePoint> ParseAmzDate(std::string_view s) {
   std::tm tm{};
   int y = Digits(s, 0, 4), mo = Digits(s, 4, 2), d = Digits(s, 6, 2);
   int h = Digits(s, 9, 2), mi = Digits(s, 11, 2), se = Digits(s, 13, 2);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60) {
+  if (!RepresentableYear(y) || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 ||
+      se > 60) {
     return std::nullopt;
   }
   tm.tm_year = y - 1900;
@@ -138,7 +142,7 @@ std::optional<TimePoint> ParseRfc1123(std::string_view s) {
   std::tm tm{};
   std::string copy(s);
   const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
+  if (end == nullptr || *end != '\0' || !RepresentableYear(tm.tm_year + 1900)) return std::nullopt;
   return FromTm(tm);
 }
 
