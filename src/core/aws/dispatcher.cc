@@ -212,6 +212,15 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
 }
 
 StatusOr<Document> Dispatcher::Run(RequestContext& ctx, const Document& input) {
+  StatusOr<Document> result = RunHandler(ctx, input);
+  if (!observers_.empty()) {
+    Status status = result.status();
+    for (RequestObserver* observer : observers_) observer->OnRequestComplete(ctx, input, status);
+  }
+  return result;
+}
+
+StatusOr<Document> Dispatcher::RunHandler(RequestContext& ctx, const Document& input) {
   const Operation& op = *ctx.operation;
   if (op.input) GANTRY_RETURN_IF_ERROR(ValidateInput(*op.input, input));
   if (authorizer_) GANTRY_RETURN_IF_ERROR(authorizer_->Authorize(ctx, input));

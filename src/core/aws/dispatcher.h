@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/aws/protocol.h"
 #include "core/aws/service.h"
@@ -29,6 +30,10 @@ class Dispatcher final : public Client {
   Dispatcher(DispatcherOptions options, const CredentialResolver* credentials, const HandlerTable* handlers,
              Authorizer* authorizer);
 
+  // Wiring, before requests arrive: the authorizer (null: allow all) and observers of requests.
+  void SetAuthorizer(Authorizer* authorizer) { authorizer_ = authorizer; }
+  void AddObserver(RequestObserver* observer) { observers_.push_back(observer); }
+
   void Handle(http::Request& request, http::Response& response);
 
   StatusOr<Document> Call(const Principal& principal, std::string_view service, std::string_view operation,
@@ -45,7 +50,9 @@ class Dispatcher final : public Client {
     std::string scope_service;  // the service named by X-Amz-Target or the credential scope
   };
   Route Identify(const http::Request& request) const;
+  // Validation, authorization and the handler, then the observers.
   StatusOr<Document> Run(RequestContext& ctx, const Document& input);
+  StatusOr<Document> RunHandler(RequestContext& ctx, const Document& input);
   void WriteAuthFailure(const Route& route, const AuthFailure& failure, const std::string& request_id,
                         http::Response& response) const;
 
@@ -53,6 +60,7 @@ class Dispatcher final : public Client {
   const CredentialResolver* credentials_;
   const HandlerTable* handlers_;
   Authorizer* authorizer_;
+  std::vector<RequestObserver*> observers_;
 };
 
 }  // namespace gantry::aws

@@ -12,6 +12,7 @@
 
 #include "core/aws/document.h"
 #include "core/aws/model.h"
+#include "core/aws/sigv4.h"
 #include "core/common/clock.h"
 #include "core/common/status.h"
 #include "core/http/message.h"
@@ -78,7 +79,17 @@ class Authorizer {
   virtual Status Authorize(const RequestContext& ctx, const Document& input) = 0;
 };
 
-// A service: a model name, its handlers, and lifecycle hooks for its engine.
+// Sees every request that reached an operation, HTTP or in-process, after it completed (the audit
+// trail plugs in here). Called on the request's thread; must be thread-safe and must not block.
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void OnRequestComplete(const RequestContext& ctx, const Document& input, const Status& result) = 0;
+};
+
+// A service: a model name, its handlers, and lifecycle hooks for its engine. A service may also
+// contribute to the request chain: credentials it issues (IAM keys, STS sessions), the
+// authorizer (IAM policy evaluation), an observer (CloudTrail). The server wires what is offered.
 class Service {
  public:
   virtual ~Service() = default;
@@ -88,6 +99,10 @@ class Service {
   virtual Status Start() { return Status::Ok(); }
   // Stops schedulers; state is already durable.
   virtual void Stop() {}
+
+  virtual const CredentialResolver* credentials() const { return nullptr; }
+  virtual Authorizer* authorizer() { return nullptr; }
+  virtual RequestObserver* observer() { return nullptr; }
 };
 
 }  // namespace gantry::aws
