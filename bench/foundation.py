@@ -3,7 +3,8 @@
 
   1. start-up: process start → first successful SigV4-signed STS GetCallerIdentity (warm state
      directory), vs nginx start → first 200 for a static file;
-  2. idle resident memory after start-up and one request, vs nginx (master + workers);
+  2. idle memory after start-up and one request, vs nginx (master + workers): resident (RSS,
+     which counts shared library pages) and unique (private pages only);
   3. keep-alive throughput with wrk: SigV4-verified GetCallerIdentity (the signature is checked
      in full on every request; wrk replays one signed request, valid for the 15-minute skew
      window) vs nginx serving a static file.
@@ -74,12 +75,16 @@ def poll_until_ok(port, raw, deadline):
     return False
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
+def memory_kib(pid):
+    """(resident, unique) KiB: unique = private pages, what the process costs beyond shared libraries."""
+    rss = private = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                private += int(line.split()[1])
+    return rss, private
 
 
 def children(pid):
@@ -194,8 +199,9 @@ def main():
         assert poll_until_ok(port, http_request(port, "POST", "/", headers, BODY), time.perf_counter() + 10)
         assert poll_until_ok(nport, http_request(nport, "GET", "/index.html", {}, ""), time.perf_counter() + 10)
         time.sleep(0.5)
-        g_rss = rss_kib(g.pid)
-        n_rss = rss_kib(n.pid) + sum(rss_kib(c) for c in children(n.pid))
+        g_rss, g_uss = memory_kib(g.pid)
+        n_mem = [memory_kib(p) for p in [n.pid] + children(n.pid)]
+        n_rss, n_uss = sum(m[0] for m in n_mem), sum(m[1] for m in n_mem)
 
         script = os.path.join(work, "sts.lua")
         with open(script, "w") as f:
@@ -207,7 +213,8 @@ def main():
 
         print(f"{'measure':<48}{'gantry':>12}{'nginx':>12}{'ratio':>10}")
         print(f"{'start → first response, median ms':<48}{g_start:>12.1f}{n_start:>12.1f}{g_start / n_start:>10.2f}")
-        print(f"{'idle resident memory, KiB':<48}{g_rss:>12}{n_rss:>12}{g_rss / n_rss:>10.2f}")
+        print(f"{'idle resident memory (RSS), KiB':<48}{g_rss:>12}{n_rss:>12}{g_rss / n_rss:>10.2f}")
+        print(f"{'idle unique memory (private pages), KiB':<48}{g_uss:>12}{n_uss:>12}{g_uss / n_uss:>10.2f}")
         print(f"{'keep-alive requests/s (gantry: SigV4 STS)':<48}{g_rps:>12.0f}{n_rps:>12.0f}{g_rps / n_rps:>10.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -36,6 +36,21 @@ class RootCredentialResolver final : public aws::CredentialResolver {
   std::string account_id_;
 };
 
+// The root key first, then the credentials services issue (IAM access keys, STS sessions).
+class CredentialChain final : public aws::CredentialResolver {
+ public:
+  void Add(const aws::CredentialResolver* resolver) { resolvers_.push_back(resolver); }
+  std::optional<aws::Credential> Lookup(std::string_view access_key_id) const override {
+    for (const auto* resolver : resolvers_) {
+      if (auto credential = resolver->Lookup(access_key_id)) return credential;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<const aws::CredentialResolver*> resolvers_;
+};
+
 Status MakeDir(const std::string& path, mode_t mode) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
@@ -64,7 +79,9 @@ Status GantryServer::Start() {
   GANTRY_RETURN_IF_ERROR(MakeDir(config_.state_dir, 0700));
   GANTRY_RETURN_IF_ERROR(MakeDir(config_.state_dir + "/tmp", 0700));
   GANTRY_ASSIGN_OR_RETURN(root_key_, LoadOrCreateRootKey(config_.state_dir, *RandomIdSource::Instance()));
-  credentials_ = std::make_unique<RootCredentialResolver>(root_key_, config_.account_id);
+  root_credentials_ = std::make_unique<RootCredentialResolver>(root_key_, config_.account_id);
+  auto chain = std::make_unique<CredentialChain>();
+  chain->Add(root_credentials_.get());
 
   GANTRY_ASSIGN_OR_RETURN(store_, store::OpenSqliteStore(config_.state_dir + "/gantry.db"));
 
@@ -72,7 +89,7 @@ Status GantryServer::Start() {
   options.account_id = config_.account_id;
   options.default_region = config_.region;
   options.accept_any_credentials = config_.accept_any_credentials;
-  dispatcher_ = std::make_unique<aws::Dispatcher>(options, credentials_.get(), &handlers_, nullptr);
+  dispatcher_ = std::make_unique<aws::Dispatcher>(options, chain.get(), &handlers_, nullptr);
   // The dispatcher reads the handler table only when requests arrive, after registration.
 
   ServiceDeps deps;
@@ -84,7 +101,13 @@ Status GantryServer::Start() {
   deps.ids = RandomIdSource::Instance();
   deps.client = dispatcher_.get();
   services_ = MakeServices(deps);
-  for (auto& service : services_) service->RegisterHandlers(handlers_);
+  for (auto& service : services_) {
+    service->RegisterHandlers(handlers_);
+    if (const aws::CredentialResolver* resolver = service->credentials()) chain->Add(resolver);
+    if (aws::Authorizer* authorizer = service->authorizer()) dispatcher_->SetAuthorizer(authorizer);
+    if (aws::RequestObserver* observer = service->observer()) dispatcher_->AddObserver(observer);
+  }
+  credentials_ = std::move(chain);
   for (auto& service : services_) GANTRY_RETURN_IF_ERROR(service->Start());
 
   http::ServerOptions http_options;
@@ -121,9 +144,23 @@ void GantryServer::Route(http::Request& request, http::Response& response) {
     if (request.path == "/_gantry/health") return WriteHealth(false, response);
     if (request.path == "/_localstack/health") return WriteHealth(true, response);
     if (request.path == "/_gantry/metrics") return WriteMetrics(response);
+    if (request.path.rfind("/_gantry/", 0) == 0 && ServeAdmin(request, response)) return;
   }
   dispatcher_->Handle(request, response);
   if (response.status >= 400) errors_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool GantryServer::ServeAdmin(const http::Request& request, http::Response& response) {
+  std::string_view rest = std::string_view(request.path).substr(std::string_view("/_gantry/").size());
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return false;
+  std::string_view name = rest.substr(0, slash);
+  for (auto& service : services_) {
+    if (service->name() == name) {
+      return service->ServeAdmin(rest.substr(slash + 1), request, config_.account_id, config_.region, response);
+    }
+  }
+  return false;
 }
 
 void GantryServer::WriteHealth(bool localstack_shape, http::Response& response) const {

@@ -30,13 +30,16 @@ class GantryServer {
 
  private:
   void Route(http::Request& request, http::Response& response);
+  // GET /_gantry/<service>/<subpath>: a service's own read-only views.
+  bool ServeAdmin(const http::Request& request, http::Response& response);
   void WriteHealth(bool localstack_shape, http::Response& response) const;
   void WriteMetrics(http::Response& response) const;
 
   Config config_;
   RootKey root_key_;
   std::unique_ptr<store::Store> store_;
-  std::unique_ptr<aws::CredentialResolver> credentials_;
+  std::unique_ptr<aws::CredentialResolver> root_credentials_;
+  std::unique_ptr<aws::CredentialResolver> credentials_;  // root, then what services issue
   aws::HandlerTable handlers_;
   std::vector<std::unique_ptr<aws::Service>> services_;
   std::unique_ptr<aws::Dispatcher> dispatcher_;

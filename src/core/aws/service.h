@@ -100,6 +100,14 @@ class Service {
   // Stops schedulers; state is already durable.
   virtual void Stop() {}
 
+  // Gantry's own read-only views of a service, served unsigned at GET /_gantry/<name>/<subpath>
+  // (e.g. /_gantry/events/invocations). account_id and region are the server's defaults. Returns
+  // false when the subpath is not the service's.
+  virtual bool ServeAdmin(std::string_view subpath, const http::Request& request, const std::string& account_id,
+                          const std::string& region, http::Response& response) {
+    return false;
+  }
+
   virtual const CredentialResolver* credentials() const { return nullptr; }
   virtual Authorizer* authorizer() { return nullptr; }
   virtual RequestObserver* observer() { return nullptr; }
