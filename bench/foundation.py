@@ -4,7 +4,7 @@
   1. start-up: process start → first successful SigV4-signed STS GetCallerIdentity (warm state
      directory), vs nginx start → first 200 for a static file;
   2. idle memory after start-up and one request, vs nginx (master + workers): resident (RSS,
-     which counts shared library pages) and unique (private pages only);
+     which counts the pages of shared libraries) and anonymous (what the process allocated);
   3. keep-alive throughput with wrk: SigV4-verified GetCallerIdentity (the signature is checked
      in full on every request; wrk replays one signed request, valid for the 15-minute skew
      window) vs nginx serving a static file.
@@ -76,15 +76,16 @@ def poll_until_ok(port, raw, deadline):
 
 
 def memory_kib(pid):
-    """(resident, unique) KiB: unique = private pages, what the process costs beyond shared libraries."""
-    rss = private = 0
+    """(resident, anonymous) KiB. Resident counts every mapped page of the binary and its shared
+    libraries; anonymous is what the process allocated itself (heap, stacks, dirtied data)."""
+    rss = anon = 0
     with open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:
             if line.startswith("Rss:"):
                 rss = int(line.split()[1])
-            elif line.startswith(("Private_Clean:", "Private_Dirty:")):
-                private += int(line.split()[1])
-    return rss, private
+            elif line.startswith("Anonymous:"):
+                anon = int(line.split()[1])
+    return rss, anon
 
 
 def children(pid):
@@ -214,7 +215,7 @@ def main():
         print(f"{'measure':<48}{'gantry':>12}{'nginx':>12}{'ratio':>10}")
         print(f"{'start → first response, median ms':<48}{g_start:>12.1f}{n_start:>12.1f}{g_start / n_start:>10.2f}")
         print(f"{'idle resident memory (RSS), KiB':<48}{g_rss:>12}{n_rss:>12}{g_rss / n_rss:>10.2f}")
-        print(f"{'idle unique memory (private pages), KiB':<48}{g_uss:>12}{n_uss:>12}{g_uss / n_uss:>10.2f}")
+        print(f"{'idle anonymous memory, KiB':<48}{g_uss:>12}{n_uss:>12}{g_uss / n_uss:>10.2f}")
         print(f"{'keep-alive requests/s (gantry: SigV4 STS)':<48}{g_rps:>12.0f}{n_rps:>12.0f}{g_rps / n_rps:>10.2f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
