@@ -1,4 +1,4 @@
-// libFuzzer target for the awsQuery, restJson1 and restXml codecs: arbitrary bytes become a request
+// libFuzzer target for the awsJson, awsQuery, restJson1 and restXml codecs: arbitrary bytes become a request
 // (method, target, Host, headers, body) to a few real services, which is routed, parsed and, when it
 // parses, written back as an output. Nothing may crash, hang or leak on any input.
 //
@@ -17,7 +17,7 @@ namespace {
 using namespace gantry;
 using namespace gantry::aws;
 
-constexpr std::string_view kServices[] = {"sts", "iam", "cloudformation", "s3", "xray", "appconfig"};
+constexpr std::string_view kServices[] = {"sts", "iam", "cloudformation", "s3", "xray", "appconfig", "events", "logs"};
 constexpr std::string_view kMethods[] = {"GET", "PUT", "POST", "DELETE", "HEAD"};
 
 std::string_view NextLine(std::string_view& rest) {
@@ -33,13 +33,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const ServiceModel* model = ModelRegistry::Instance().Get(kServices[data[0] % std::size(kServices)]);
   if (model == nullptr) return 0;
-  const ProtocolCodec& codec = model->protocol() == Protocol::kQuery      ? QueryCodec()
-                               : model->protocol() == Protocol::kRestJson ? RestJsonCodec()
-                                                                          : RestXmlCodec();
+  const ProtocolCodec& codec = CodecFor(model->protocol());
   std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
   http::Request request;
   request.method = std::string(kMethods[data[1] % std::size(kMethods)]);
   if (model->protocol() == Protocol::kQuery) request.method = data[1] & 1 ? "POST" : "GET";
+  if (model->protocol() == Protocol::kJson) request.method = "POST";
   request.target = std::string(NextLine(rest));
   http::SplitTarget(request.target, request.path, request.query);
   request.headers.Add("Host", std::string(NextLine(rest)));
