@@ -23,15 +23,7 @@ constexpr int kMaxDepth = 64;
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 void AddForm(std::string_view text, Params& params) {
-  for (std::string_view part : Split(text, '&')) {
-    if (part.empty()) continue;
-    size_t eq = part.find('=');
-    std::string_view k = part.substr(0, eq);
-    std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
-    auto dk = UriDecode(k, true);
-    auto dv = UriDecode(v, true);
-    params[dk ? *dk : std::string(k)] = dv ? *dv : std::string(v);
-  }
+  for (auto& [k, v] : http::ParseUrlEncoded(text)) params[std::move(k)] = std::move(v);
 }
 
 // Query string parameters, then (POST) form body parameters, which win.
@@ -150,11 +142,6 @@ StatusOr<std::optional<Document>> ParseValue(const Params& params, const MemberR
   }
 }
 
-std::string NamespaceFor(const ServiceModel& model) {
-  if (!model.xml_namespace().empty()) return model.xml_namespace();
-  return "https://" + model.endpoint_prefix() + ".amazonaws.com/doc/" + model.api_version() + "/";
-}
-
 class QueryProtocolCodec final : public ProtocolCodec {
  public:
   StatusOr<const Operation*> ResolveOperation(const ServiceModel& model, const http::Request& request) const override {
@@ -185,7 +172,7 @@ class QueryProtocolCodec final : public ProtocolCodec {
                    const std::string& request_id, http::Response& response) const override {
     XmlWriter w;
     w.Start(op.name + "Response");
-    w.Attribute("xmlns", NamespaceFor(model));
+    w.Attribute("xmlns", ServiceXmlNamespace(model));
     if (op.output != nullptr) {
       if (!op.output_result_wrapper.empty()) w.Start(op.output_result_wrapper);
       WriteXmlMembers(w, *op.output, output, /*body_only=*/false);
@@ -202,18 +189,8 @@ class QueryProtocolCodec final : public ProtocolCodec {
 
   void WriteError(const ServiceModel* model, const AwsError& error, const std::string& request_id,
                   http::Response& response) const override {
-    XmlWriter w;
-    w.Start("ErrorResponse");
-    if (model) w.Attribute("xmlns", NamespaceFor(*model));
-    w.Start("Error");
-    w.Element("Type", error.sender_fault ? "Sender" : "Receiver");
-    w.Element("Code", error.code);
-    w.Element("Message", error.message);
-    for (const auto& [name, value] : error.extra) w.Element(name, value);
-    w.End();
-    w.Element("RequestId", request_id);
     response.status = error.http_status;
-    response.body = w.Finish();
+    response.body = QueryStyleErrorXml(model, error, request_id);
     response.headers.Set("Content-Type", "text/xml");
     response.headers.Set("x-amzn-RequestId", request_id);
   }

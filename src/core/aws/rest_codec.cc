@@ -301,8 +301,7 @@ std::string XmlNamespaceFor(const ServiceModel* model) {
   if (model == nullptr || IsS3(*model)) {
     return "http://s3.amazonaws.com/doc/" + (model ? model->api_version() : std::string("2006-03-01")) + "/";
   }
-  if (!model->xml_namespace().empty()) return model->xml_namespace();
-  return "https://" + model->endpoint_prefix() + ".amazonaws.com/doc/" + model->api_version() + "/";
+  return ServiceXmlNamespace(*model);
 }
 
 void SetRequestIdHeaders(const ServiceModel* model, bool xml, const std::string& request_id, http::Response& response) {
@@ -498,26 +497,18 @@ class RestProtocolCodec final : public ProtocolCodec {
     response.status = error.http_status;
     SetRequestIdHeaders(model, xml_, request_id, response);
     if (xml_) {
-      XmlWriter w(/*declaration=*/true);
       if (model == nullptr || IsS3(*model)) {
+        XmlWriter w(/*declaration=*/true);
         w.Start("Error");
         w.Element("Code", error.code);
         w.Element("Message", error.message);
         for (const auto& [name, value] : error.extra) w.Element(name, value);
         w.Element("RequestId", request_id);
         w.Element("HostId", Base64Encode(request_id));
+        response.body = w.Finish();
       } else {
-        w.Start("ErrorResponse");
-        w.Attribute("xmlns", XmlNamespaceFor(model));
-        w.Start("Error");
-        w.Element("Type", error.sender_fault ? "Sender" : "Receiver");
-        w.Element("Code", error.code);
-        w.Element("Message", error.message);
-        for (const auto& [name, value] : error.extra) w.Element(name, value);
-        w.End();
-        w.Element("RequestId", request_id);
+        response.body = QueryStyleErrorXml(model, error, request_id, /*declaration=*/true);
       }
-      response.body = w.Finish();
       response.headers.Set("Content-Type", "application/xml");
       return;
     }

@@ -411,4 +411,24 @@ StatusOr<Document> ParseXml(std::string_view xml, const Shape& shape, const std:
   return ReadValue(node, nullptr, shape, "", 0, body_only);
 }
 
+std::string ServiceXmlNamespace(const ServiceModel& model) {
+  if (!model.xml_namespace().empty()) return model.xml_namespace();
+  return "https://" + model.endpoint_prefix() + ".amazonaws.com/doc/" + model.api_version() + "/";
+}
+
+std::string QueryStyleErrorXml(const ServiceModel* model, const AwsError& error, const std::string& request_id,
+                               bool declaration) {
+  XmlWriter w(declaration);
+  w.Start("ErrorResponse");
+  if (model) w.Attribute("xmlns", ServiceXmlNamespace(*model));
+  w.Start("Error");
+  w.Element("Type", error.sender_fault ? "Sender" : "Receiver");
+  w.Element("Code", error.code);
+  w.Element("Message", error.message);
+  for (const auto& [name, value] : error.extra) w.Element(name, value);
+  w.End();
+  w.Element("RequestId", request_id);
+  return w.Finish();
+}
+
 }  // namespace gantry::aws

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/aws/document.h"
+#include "core/aws/error.h"
 #include "core/aws/model.h"
 #include "core/common/status.h"
 
@@ -73,6 +74,15 @@ void WriteXmlMembers(XmlWriter& writer, const Shape& shape, const Document& valu
 // the member.
 StatusOr<Document> ParseXml(std::string_view xml, const Shape& shape, const std::vector<std::string>& path = {},
                             bool body_only = false);
+
+// The XML namespace of a query or restXml service's documents: the model's, else AWS's
+// https://<endpointPrefix>.amazonaws.com/doc/<apiVersion>/.
+std::string ServiceXmlNamespace(const ServiceModel& model);
+
+// <ErrorResponse xmlns><Error><Type/><Code/><Message/>extra...</Error><RequestId/></ErrorResponse>:
+// the error document of awsQuery services and of restXml services other than S3.
+std::string QueryStyleErrorXml(const ServiceModel* model, const AwsError& error, const std::string& request_id,
+                               bool declaration = false);
 
 // The message S3 sends with MalformedXML.
 inline constexpr std::string_view kMalformedXmlMessage =

@@ -27,10 +27,10 @@ void Headers::Remove(std::string_view name) {
   std::erase_if(fields_, [&](const auto& f) { return EqualsIgnoreCase(f.first, name); });
 }
 
-std::vector<std::pair<std::string, std::string>> Request::QueryParams() const {
+std::vector<std::pair<std::string, std::string>> ParseUrlEncoded(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> out;
-  if (query.empty()) return out;
-  for (std::string_view part : Split(query, '&')) {
+  if (text.empty()) return out;
+  for (std::string_view part : Split(text, '&')) {
     if (part.empty()) continue;
     size_t eq = part.find('=');
     std::string_view k = part.substr(0, eq);
@@ -41,6 +41,8 @@ std::vector<std::pair<std::string, std::string>> Request::QueryParams() const {
   }
   return out;
 }
+
+std::vector<std::pair<std::string, std::string>> Request::QueryParams() const { return ParseUrlEncoded(query); }
 
 void SplitTarget(std::string_view target, std::string& path, std::string& query) {
   size_t q = target.find('?');

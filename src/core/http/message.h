@@ -53,6 +53,10 @@ struct Response {
   uint64_t file_length = 0;
 };
 
+// Decodes application/x-www-form-urlencoded text (a query string or a form body) into ordered
+// pairs; '+' is a space; a key without '=' has an empty value; malformed escapes are kept as sent.
+std::vector<std::pair<std::string, std::string>> ParseUrlEncoded(std::string_view text);
+
 // Splits a request-target into path and query.
 void SplitTarget(std::string_view target, std::string& path, std::string& query);
 
