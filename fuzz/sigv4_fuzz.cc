@@ -1,18 +1,21 @@
-// libFuzzer target for SigV4 verification and the aws-chunked decoder (core/aws/sigv4.h,
-// core/aws/aws_chunked.h): both parse untrusted requests before anything else runs.
+// libFuzzer target for SigV4 and S3's legacy SigV2 verification and the aws-chunked decoder
+// (core/aws/sigv4.h, core/aws/sigv2.h, core/aws/aws_chunked.h): they parse untrusted requests before
+// anything else runs.
 //
 // Input: byte 0 holds flags, byte 1 the read size for the chunked decoder; the rest is a request in
 // text form: "METHOD\nTARGET\nName: value\n...\n\nBODY". Every input is verified as sent (any
 // Authorization header or presigned query in it is parsed) and its body decoded as aws-chunked; with
 // flag kResign the request is also signed by the client signer, after which it must verify (the
 // signer and the verifier canonicalize alike); with kRoundTrip the body is encoded as aws-chunked
-// and must decode back to itself. Any input must yield a verdict or a Status, never a crash.
+// and must decode back to itself; with kResign|kPresign|kS3 it is also presigned with SigV2 and must
+// verify. Any input must yield a verdict or a Status, never a crash.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "core/aws/aws_chunked.h"
+#include "core/aws/sigv2.h"
 #include "core/aws/sigv4.h"
 #include "core/common/strings.h"
 
@@ -95,6 +98,21 @@ bool Signable(const gantry::http::Request& r) {
   return true;
 }
 
+// Whether PresignSigV2 is expected to produce a request VerifySigV2 accepts: no signature or session
+// token of its own already in the request.
+bool SigV2Signable(const gantry::http::Request& r) {
+  if (r.method.empty() || !r.headers.Has("Host") || r.headers.Has("Authorization") ||
+      r.headers.Has("x-amz-security-token")) {
+    return false;
+  }
+  for (const auto& [key, value] : r.QueryParams()) {
+    if (key == "AWSAccessKeyId" || key == "Signature" || key == "Expires") return false;
+  }
+  std::string_view q = r.query;
+  return q.find("AWSAccessKeyId") == std::string_view::npos && q.find("Signature") == std::string_view::npos &&
+         q.find("Expires") == std::string_view::npos && q.find('%') == std::string_view::npos;
+}
+
 void FuzzChunked(const gantry::http::Request& r, uint8_t flags, size_t step) {
   SignedRequestInfo info;
   int kind = (flags >> 4) & 3;
@@ -168,6 +186,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     auto v = VerifySigV4(signed_request, credentials, kNow);
     if (!std::holds_alternative<SignedRequestInfo>(v)) __builtin_trap();
+  }
+
+  (void)IsSigV2Request(request);
+  auto v2 = VerifySigV2(request, credentials, kNow);
+  if (auto* failure = std::get_if<AuthFailure>(&v2); failure && failure->message.empty()) __builtin_trap();
+  if ((flags & kResign) && (flags & kPresign) && (flags & kS3) && SigV2Signable(request)) {
+    gantry::http::Request presigned = request;
+    PresignSigV2(presigned, FuzzCredentials::Make("AKIDFUZZ", ""), kNow + std::chrono::seconds(60));
+    if (!std::holds_alternative<SignedRequestInfo>(VerifySigV2(presigned, credentials, kNow))) __builtin_trap();
   }
 
   FuzzChunked(request, flags, step);

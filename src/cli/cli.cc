@@ -31,6 +31,7 @@ flags (also as environment variables):
   --log-level LEVEL          GANTRY_LOG_LEVEL         debug|info|warn|error, default info
   --accept-any-credentials   GANTRY_ACCEPT_ANY_CREDENTIALS=1
                              skip SigV4: every request runs as the root principal (unsafe)
+  --oidc-jwks FILE           GANTRY_OIDC_JWKS         JWKS file verifying web identity tokens (STS)
 )USAGE";
 
 std::string EndpointUrl(const server::Config& config, uint16_t port) {

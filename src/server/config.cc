@@ -53,6 +53,7 @@ StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   if (const char* v = Env("GANTRY_REGION")) c.region = v;
   if (const char* v = Env("GANTRY_ACCEPT_ANY_CREDENTIALS")) c.accept_any_credentials = Truthy(v);
   if (const char* v = Env("GANTRY_LOG_LEVEL")) c.log_level = v;
+  if (const char* v = Env("GANTRY_OIDC_JWKS")) c.oidc_jwks = v;
 
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
@@ -79,6 +80,8 @@ StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
       GANTRY_ASSIGN_OR_RETURN(c.region, take());
     } else if (flag == "--log-level") {
       GANTRY_ASSIGN_OR_RETURN(c.log_level, take());
+    } else if (flag == "--oidc-jwks") {
+      GANTRY_ASSIGN_OR_RETURN(c.oidc_jwks, take());
     } else if (flag == "--accept-any-credentials") {
       c.accept_any_credentials = true;
     } else {

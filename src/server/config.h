@@ -16,6 +16,7 @@ struct Config {
   std::string region = "us-east-1";
   bool accept_any_credentials = false;
   std::string log_level = "info";
+  std::string oidc_jwks;   // JWKS file that verifies web identity tokens (AssumeRoleWithWebIdentity)
 };
 
 // The default state directory for this user.

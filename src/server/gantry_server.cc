@@ -59,11 +59,26 @@ Status MakeDir(const std::string& path, mode_t mode) {
   return Status::Ok();
 }
 
+// Request bodies spooled by a previous run that was killed mid-upload: never acknowledged, so
+// nothing refers to them.
+Status EmptyDir(const std::string& path) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+    std::filesystem::remove_all(entry.path(), ec);
+    if (ec) return Status::Internal("cannot remove " + entry.path().string() + ": " + ec.message());
+  }
+  if (ec) return Status::Internal("cannot list " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
 // S3 object and part uploads are the only bodies allowed past the API limit; they go to disk.
 http::BodyPolicy ChooseBodyPolicy(const http::Request& head) {
   bool put = head.method == "PUT" || head.method == "POST";
-  bool s3 = head.headers.Get("Authorization").find("/s3/aws4_request") != std::string_view::npos ||
-            head.query.find("X-Amz-Credential=") != std::string::npos;
+  std::string_view authorization = head.headers.Get("Authorization");
+  bool s3 = authorization.find("/s3/aws4_request") != std::string_view::npos ||
+            head.query.find("X-Amz-Credential=") != std::string::npos ||
+            authorization.substr(0, 4) == "AWS " ||                      // SigV2 header (S3 only)
+            head.query.find("AWSAccessKeyId=") != std::string::npos;     // SigV2 presigned URL (S3 only)
   if (put && s3 && !head.headers.Has("X-Amz-Target")) return {http::BodySink::kFile, kMaxStreamingBody};
   return {http::BodySink::kMemory, kMaxApiBody};
 }
@@ -78,6 +93,7 @@ Status GantryServer::Start() {
   started_ = SystemClock::Instance()->Now();
   GANTRY_RETURN_IF_ERROR(MakeDir(config_.state_dir, 0700));
   GANTRY_RETURN_IF_ERROR(MakeDir(config_.state_dir + "/tmp", 0700));
+  GANTRY_RETURN_IF_ERROR(EmptyDir(config_.state_dir + "/tmp"));
   GANTRY_ASSIGN_OR_RETURN(root_key_, LoadOrCreateRootKey(config_.state_dir, *RandomIdSource::Instance()));
   root_credentials_ = std::make_unique<RootCredentialResolver>(root_key_, config_.account_id);
   auto chain = std::make_unique<CredentialChain>();
@@ -100,6 +116,7 @@ Status GantryServer::Start() {
   deps.clock = SystemClock::Instance();
   deps.ids = RandomIdSource::Instance();
   deps.client = dispatcher_.get();
+  deps.oidc_jwks_file = config_.oidc_jwks;
   services_ = MakeServices(deps);
   for (auto& service : services_) {
     service->RegisterHandlers(handlers_);

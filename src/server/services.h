@@ -20,6 +20,7 @@ struct ServiceDeps {
   Clock* clock = nullptr;
   IdSource* ids = nullptr;
   aws::Client* client = nullptr;  // in-process calls to other services
+  std::string oidc_jwks_file;     // --oidc-jwks: keys of web identity tokens (STS)
 };
 
 std::vector<std::unique_ptr<aws::Service>> MakeServices(const ServiceDeps& deps);

@@ -81,9 +81,13 @@ class LifecycleTest(unittest.TestCase):
             self.assertTrue(any("Created root credentials" in line for line in g.stdout_lines))
             first = g.credentials()
             self.assertEqual(g.kill9(), -9)
+            stale_spool = os.path.join(g.state_dir, "tmp", "upload-killed-midway")
+            with open(stale_spool, "wb") as f:
+                f.write(b"partial body")
             g2 = Gantry(state_dir=g.state_dir).start()
             try:
                 self.assertEqual(g2.credentials(), first)
+                self.assertFalse(os.path.exists(stale_spool), "spooled bodies of a killed run are removed")
                 self.assertFalse(any("Created root credentials" in line for line in g2.stdout_lines))
                 self.assertEqual(g2.boto3("sts").get_caller_identity()["Account"], "000000000000")
             finally:

@@ -2,6 +2,7 @@
 
 #include "core/aws/aws_chunked.h"
 #include "core/aws/codecs.h"
+#include "core/aws/sigv2.h"
 #include "core/aws/validator.h"
 #include "core/common/ids.h"
 #include "core/common/log.h"
@@ -75,6 +76,14 @@ AuthError AuthErrorFor(AuthFailureKind kind) {
   return {"AccessDenied", "AccessDeniedException", "AccessDenied", 403, 400, 403};
 }
 
+// Whether the request names an operation its model lets clients send unsigned (STS
+// AssumeRoleWithWebIdentity and AssumeRoleWithSAML).
+bool IsUnsignedOperation(const ServiceModel* model, const ProtocolCodec& codec, const http::Request& request) {
+  if (model == nullptr) return false;
+  auto op = codec.ResolveOperation(*model, request);
+  return op.ok() && (*op)->no_auth;
+}
+
 }  // namespace
 
 Dispatcher::Dispatcher(DispatcherOptions options, const CredentialResolver* credentials, const HandlerTable* handlers,
@@ -97,6 +106,21 @@ Dispatcher::Route Dispatcher::Identify(const http::Request& request) const {
       route.scope_service = scope->service;
       route.model = models.FindBySigningName(scope->service);
     }
+  }
+  if (route.model == nullptr && !PeekCredentialScope(request) && GuessProtocol(request) == Protocol::kQuery) {
+    // Unsigned query requests name no service; only an operation that may be unsigned can be meant.
+    for (const std::string& name : models.ServiceNames()) {
+      const ServiceModel* model = models.Get(name);
+      if (model && model->protocol() == Protocol::kQuery && IsUnsignedOperation(model, QueryCodec(), request)) {
+        route.model = model;
+        route.scope_service = model->signing_name();
+        break;
+      }
+    }
+  }
+  if (route.model == nullptr && IsSigV2Request(request)) {  // only S3 ever took SigV2
+    route.scope_service = "s3";
+    route.model = models.Get("s3");
   }
   route.protocol = route.model ? route.model->protocol() : GuessProtocol(request);
   if (route.model && route.model->protocols().size() > 1) {
@@ -147,10 +171,13 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
   ctx.http = &request;
   ctx.response = &response;
   ctx.client = this;
+  ctx.authorizer = authorizer_;
   ctx.model = route.model;
 
   auto fail = [&](const Status& status) {
-    codec.WriteError(route.model, ToAwsError(status, route.model, route.protocol), ctx.request_id, response);
+    AwsError error = ToAwsError(status, route.model, route.protocol);
+    error.extra.insert(error.extra.end(), ctx.error_extra.begin(), ctx.error_extra.end());
+    codec.WriteError(route.model, error, ctx.request_id, response);
   };
 
   // Authenticate.
@@ -162,21 +189,27 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
       return;
     }
   } else {
-    auto verified = VerifySigV4(request, *credentials_, ctx.time);
+    auto verified = IsSigV2Request(request) ? VerifySigV2(request, *credentials_, ctx.time)
+                                            : VerifySigV4(request, *credentials_, ctx.time);
     if (auto* failure = std::get_if<AuthFailure>(&verified)) {
-      WriteAuthFailure(route, *failure, ctx.request_id, response);
-      return;
+      if (failure->kind != AuthFailureKind::kMissingAuthentication ||
+          !IsUnsignedOperation(route.model, codec, request)) {
+        WriteAuthFailure(route, *failure, ctx.request_id, response);
+        return;
+      }
+      ctx.principal.account_id = options_.account_id;  // anonymous: empty ARN, not root
+    } else {
+      const SignedRequestInfo& info = std::get<SignedRequestInfo>(verified);
+      if (Status decoded = DecodeAwsChunkedRequest(request, info); !decoded.ok()) {
+        fail(decoded);
+        return;
+      }
+      ctx.principal.account_id = info.credential.account_id;
+      ctx.principal.arn = info.credential.principal_arn;
+      ctx.principal.access_key_id = info.credential.access_key_id;
+      ctx.principal.is_root = ctx.principal.arn == "arn:aws:iam::" + info.credential.account_id + ":root";
+      ctx.principal.user_id = ctx.principal.is_root ? info.credential.account_id : info.credential.user_id;
     }
-    const SignedRequestInfo& info = std::get<SignedRequestInfo>(verified);
-    if (Status decoded = DecodeAwsChunkedRequest(request, info); !decoded.ok()) {
-      fail(decoded);
-      return;
-    }
-    ctx.principal.account_id = info.credential.account_id;
-    ctx.principal.arn = info.credential.principal_arn;
-    ctx.principal.access_key_id = info.credential.access_key_id;
-    ctx.principal.is_root = ctx.principal.arn == "arn:aws:iam::" + info.credential.account_id + ":root";
-    ctx.principal.user_id = ctx.principal.is_root ? info.credential.account_id : info.credential.user_id;
   }
   ctx.account_id = ctx.principal.account_id;
   ctx.region = scope && !scope->region.empty() ? scope->region : options_.default_region;
@@ -209,6 +242,7 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
     return;
   }
   codec.WriteOutput(*route.model, **op, *output, ctx.request_id, response);
+  if (ctx.response_status != 0) response.status = ctx.response_status;
 }
 
 StatusOr<Document> Dispatcher::Run(RequestContext& ctx, const Document& input) {
@@ -254,6 +288,7 @@ StatusOr<Document> Dispatcher::Call(const Principal& principal, std::string_view
   ctx.operation = op;
   ctx.time = options_.clock->Now();
   ctx.client = this;
+  ctx.authorizer = authorizer_;
   return Run(ctx, input);
 }
 

@@ -32,6 +32,13 @@ Default DefaultFor(StatusCode code) {
   return {"InternalFailure", "InternalFailure", "InternalError", 500};
 }
 
+// Services whose constraint violations are not ValidationException: CloudWatch Logs answers
+// "1 validation error detected: ..." with InvalidParameterException.
+const char* ValidationCodeOverride(const ServiceModel* model) {
+  if (model && model->service() == "logs") return "InvalidParameterException";
+  return nullptr;
+}
+
 }  // namespace
 
 AwsError ToAwsError(const Status& status, const ServiceModel* model, std::optional<Protocol> request_protocol) {
@@ -43,11 +50,15 @@ AwsError ToAwsError(const Status& status, const ServiceModel* model, std::option
     error.code = status.aws_code();
   } else {
     error.code = protocol == Protocol::kQuery ? d.query_code : protocol == Protocol::kRestXml ? d.xml_code : d.json_code;
+    const char* validation_code = ValidationCodeOverride(model);
+    if (status.code() == StatusCode::kInvalidArgument && validation_code) error.code = validation_code;
   }
   error.http_status = d.http_status;
-  // JSON RPC services answer client errors with 400 unless the model says otherwise.
+  // JSON RPC services answer client errors with 400 unless the model says otherwise (also
+  // AccessDeniedException); query services answer AccessDenied with 403.
   if ((protocol == Protocol::kJson || protocol == Protocol::kQuery) && d.http_status < 500 &&
-      status.code() != StatusCode::kPermissionDenied && status.code() != StatusCode::kUnauthenticated) {
+      !(status.code() == StatusCode::kPermissionDenied && protocol == Protocol::kQuery) &&
+      status.code() != StatusCode::kUnauthenticated) {
     error.http_status = 400;
   }
   if (model) {

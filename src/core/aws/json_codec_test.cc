@@ -86,6 +86,8 @@ TEST(ErrorTest, StatusMapsPerProtocol) {
   EXPECT_EQ(query.code, "ValidationError");
   AwsError nf = ToAwsError(Status::NotFound("x", "NoSuchEntity"), ModelRegistry::Instance().Get("iam"));
   EXPECT_EQ(nf.http_status, 404);
+  AwsError logs = ToAwsError(Status::InvalidArgument("bad"), ModelRegistry::Instance().Get("logs"));
+  EXPECT_EQ(logs.code, "InvalidParameterException");
   AwsError internal = ToAwsError(Status::Internal("x"), &Events());
   EXPECT_EQ(internal.http_status, 500);
   EXPECT_FALSE(internal.sender_fault);

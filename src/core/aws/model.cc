@@ -213,6 +213,7 @@ StatusOr<std::unique_ptr<ServiceModel>> ServiceModel::Parse(std::string_view ser
     if (auto hc = j.find("httpChecksum"); hc != j.end() && hc->is_object()) {
       op.http_checksum_required = Bool(*hc, "requestChecksumRequired");
     }
+    op.no_auth = Str(j, "authtype") == "none";
     model->operations_.emplace(name, std::move(op));
   }
   return model;

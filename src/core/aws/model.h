@@ -84,6 +84,7 @@ struct Operation {
   std::string output_result_wrapper;  // awsQuery: the <{Op}Result> element around the output
   std::vector<const Shape*> errors;
   bool http_checksum_required = false;
+  bool no_auth = false;  // "authtype": "none": clients send it unsigned (STS web identity, SAML)
 };
 
 class ServiceModel {

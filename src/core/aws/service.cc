@@ -11,6 +11,10 @@ Principal Principal::Root(const std::string& account_id) {
   return p;
 }
 
+Status RequestContext::Authorize(std::string_view action, std::string_view resource) const {
+  return authorizer ? authorizer->AuthorizeAction(*this, action, resource) : Status::Ok();
+}
+
 void HandlerTable::Add(std::string_view service, std::string_view operation, HandlerFn fn) {
   handlers_[std::string(service)][std::string(operation)] = std::move(fn);
 }

@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/aws/document.h"
 #include "core/aws/model.h"
@@ -34,6 +36,7 @@ struct Principal {
 };
 
 class Client;
+class Authorizer;
 
 struct RequestContext {
   std::string request_id;
@@ -47,9 +50,18 @@ struct RequestContext {
   const http::Request* http = nullptr;   // null for in-process calls
   http::Response* response = nullptr;    // for handlers that stream a body (null in-process)
   Client* client = nullptr;              // for calls to other services
+  Authorizer* authorizer = nullptr;      // null when no policy evaluation is wired (allow all)
+  // Set by handlers whose answer the model cannot express: a success status other than the
+  // operation's (S3's 206 Partial Content), and extra members of an error body (S3's Key, BucketName).
+  int response_status = 0;
+  std::vector<std::pair<std::string, std::string>> error_extra;
 
   // "<account>/<region>": the store scope of regional resources.
   std::string Scope() const { return account_id + "/" + region; }
+
+  // Checks an extra action a handler needs beyond the operation's own (iam:PassRole when a role is
+  // handed to a target or project), as the request's principal on `resource`.
+  Status Authorize(std::string_view action, std::string_view resource) const;
 };
 
 using HandlerFn = std::function<StatusOr<Document>(RequestContext&, const Document& input)>;
@@ -77,6 +89,10 @@ class Authorizer {
  public:
   virtual ~Authorizer() = default;
   virtual Status Authorize(const RequestContext& ctx, const Document& input) = 0;
+  // One more action on one resource for the same request (e.g. "iam:PassRole" on a role ARN).
+  virtual Status AuthorizeAction(const RequestContext& ctx, std::string_view action, std::string_view resource) {
+    return Status::Ok();
+  }
 };
 
 // Sees every request that reached an operation, HTTP or in-process, after it completed (the audit

@@ -26,6 +26,11 @@ std::string Brief(const Document& v) {
   return v.dump();
 }
 
+// "Value 'v'" as AWS quotes an offending value; a sensitive shape's value is never echoed.
+std::string ValueOf(const Shape& shape, const Document& v) {
+  return shape.sensitive ? "Value" : "Value '" + Brief(v) + "'";
+}
+
 std::string Number(double d) {
   if (d == static_cast<double>(static_cast<int64_t>(d))) return std::to_string(static_cast<int64_t>(d));
   return std::to_string(d);
@@ -96,14 +101,14 @@ class Validator {
             std::find(shape.enum_values.begin(), shape.enum_values.end(), s) == shape.enum_values.end()) {
           std::string set;
           for (const auto& e : shape.enum_values) set += (set.empty() ? "" : ", ") + e;
-          Add("Value '" + s + "' at '" + path + "' failed to satisfy constraint: Member must satisfy enum value set: [" +
+          Add(ValueOf(shape, value) + " at '" + path + "' failed to satisfy constraint: Member must satisfy enum value set: [" +
               set + "]");
           return;
         }
         CheckLength(shape, value, CodePoints(s), path);
         if (!shape.pattern.empty() && s.size() <= kMaxPatternInput) {
           if (const std::regex* re = PatternFor(shape.pattern); re && !std::regex_match(s, *re)) {
-            Add("Value '" + s + "' at '" + path +
+            Add(ValueOf(shape, value) + " at '" + path +
                 "' failed to satisfy constraint: Member must satisfy regular expression pattern: " + shape.pattern);
           }
         }
@@ -148,10 +153,10 @@ class Validator {
 
   void CheckLength(const Shape& shape, const Document& value, size_t length, const std::string& path) {
     if (shape.min && static_cast<double>(length) < *shape.min) {
-      Add("Value '" + Brief(value) + "' at '" + path +
+      Add(ValueOf(shape, value) + " at '" + path +
           "' failed to satisfy constraint: Member must have length greater than or equal to " + Number(*shape.min));
     } else if (shape.max && static_cast<double>(length) > *shape.max) {
-      Add("Value '" + Brief(value) + "' at '" + path +
+      Add(ValueOf(shape, value) + " at '" + path +
           "' failed to satisfy constraint: Member must have length less than or equal to " + Number(*shape.max));
     }
   }

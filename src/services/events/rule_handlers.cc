@@ -163,6 +163,12 @@ StatusOr<Document> PutTargets(const EventsDeps& deps, aws::RequestContext& ctx, 
   for (const auto& target : targets) {
     GANTRY_RETURN_IF_ERROR(::gantry::events::ValidateTargetInput(InputSpecOf(target), target["Id"].get<std::string>()));
   }
+  // Handing a role to a target needs iam:PassRole on it, as in AWS.
+  for (const auto& target : targets) {
+    if (target.contains("RoleArn")) {
+      GANTRY_RETURN_IF_ERROR(ctx.Authorize("iam:PassRole", target["RoleArn"].get<std::string>()));
+    }
+  }
   std::string scope = ctx.Scope();
   Document failed = Document::array();
   GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& txn) -> Status {

@@ -1,0 +1,302 @@
+#include "services/iam/iam_service.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "core/aws/dispatcher.h"
+#include "core/common/ids.h"
+#include "core/common/strings.h"
+#include "core/store/sqlite_store.h"
+#include "core/store/test_support.h"
+
+namespace gantry::services::iam {
+namespace {
+
+constexpr char kAccount[] = "000000000000";
+
+class RootKey final : public aws::CredentialResolver {
+ public:
+  std::optional<aws::Credential> Lookup(std::string_view id) const override {
+    if (id != key.access_key_id) return std::nullopt;
+    return key;
+  }
+  aws::Credential key{"AKIAROOTROOTROOTROOT", "root/root/root/root/root/root/root/root0", "", std::nullopt,
+                      "arn:aws:iam::000000000000:root", kAccount, kAccount};
+};
+
+class Chain final : public aws::CredentialResolver {
+ public:
+  std::vector<const aws::CredentialResolver*> resolvers;
+  std::optional<aws::Credential> Lookup(std::string_view id) const override {
+    for (const auto* r : resolvers) {
+      if (auto c = r->Lookup(id)) return c;
+    }
+    return std::nullopt;
+  }
+};
+
+class IamServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::SqliteStoreOptions options;
+    options.clock = &clock_;
+    auto opened = store::OpenSqliteStore(dir_.File("gantry.db"), options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+    aws::DispatcherOptions dispatcher_options;
+    dispatcher_options.account_id = kAccount;
+    dispatcher_options.clock = &clock_;
+    dispatcher_ = std::make_unique<aws::Dispatcher>(dispatcher_options, &chain_, &handlers_, nullptr);
+    service_ = std::make_unique<IamService>(store_.get(), &clock_, RandomIdSource::Instance(), dispatcher_.get(),
+                                            kAccount);
+    service_->RegisterHandlers(handlers_);
+    chain_.resolvers = {&root_, service_->credentials()};
+    dispatcher_->SetAuthorizer(service_->authorizer());
+  }
+
+  Document Root(std::string_view service, std::string_view op, const Document& input) {
+    auto out = dispatcher_->Call(aws::Principal::Root(kAccount), service, op, input, "us-east-1");
+    EXPECT_TRUE(out.ok()) << op << ": " << out.status().ToString();
+    return out.ok() ? *out : Document();
+  }
+
+  StatusOr<Document> As(const aws::Principal& p, std::string_view service, std::string_view op,
+                        const Document& input = Document::object()) {
+    return dispatcher_->Call(p, service, op, input, "us-east-1");
+  }
+
+  static aws::Principal User(const std::string& name) {
+    aws::Principal p;
+    p.account_id = kAccount;
+    p.arn = std::string("arn:aws:iam::") + kAccount + ":user/" + name;
+    return p;
+  }
+
+  aws::Credential MakeUserKey(const std::string& name) {
+    Root("iam", "CreateUser", {{"UserName", name}});
+    Document key = Root("iam", "CreateAccessKey", {{"UserName", name}})["AccessKey"];
+    aws::Credential c;
+    c.access_key_id = key["AccessKeyId"];
+    c.secret_access_key = key["SecretAccessKey"];
+    return c;
+  }
+
+  http::Response Send(http::Request request, const aws::Credential& signer, std::string_view service) {
+    request.request_id = "req";
+    request.remote_address = "127.0.0.1";
+    aws::SignRequest(request, signer, "us-east-1", service, clock_.Now());
+    http::Response response;
+    dispatcher_->Handle(request, response);
+    return response;
+  }
+
+  static http::Request Query(std::string body) {
+    http::Request r;
+    r.method = "POST";
+    r.target = r.path = "/";
+    r.headers.Add("Host", "localhost:4566");
+    r.headers.Add("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+    r.body = std::move(body);
+    r.body_size = r.body.size();
+    return r;
+  }
+
+  static http::Request Json(std::string target, std::string body) {
+    http::Request r;
+    r.method = "POST";
+    r.target = r.path = "/";
+    r.headers.Add("Host", "localhost:4566");
+    r.headers.Add("Content-Type", "application/x-amz-json-1.1");
+    r.headers.Add("X-Amz-Target", std::move(target));
+    r.body = std::move(body);
+    r.body_size = r.body.size();
+    return r;
+  }
+
+  static std::string Allow(const std::string& action, const std::string& resource = "*") {
+    return R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":")" + action + R"(","Resource":")" +
+           resource + R"("}]})";
+  }
+
+  store::testing::ScratchDirectory dir_;
+  FakeClock clock_{FromEpochSeconds(1764000000)};
+  std::unique_ptr<store::Store> store_;
+  aws::HandlerTable handlers_;
+  RootKey root_;
+  Chain chain_;
+  std::unique_ptr<aws::Dispatcher> dispatcher_;
+  std::unique_ptr<IamService> service_;
+};
+
+TEST_F(IamServiceTest, SignedRequestsOfAUserAreAuthorizedAndPolicyChangesApplyAtOnce) {
+  aws::Credential key = MakeUserKey("alice");
+  http::Response denied = Send(Query("Action=ListUsers&Version=2010-05-08"), key, "iam");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_NE(denied.body.find("<Code>AccessDenied</Code>"), std::string::npos) << denied.body;
+  EXPECT_NE(denied.body.find("User: arn:aws:iam::000000000000:user/alice is not authorized to perform: "
+                             "iam:ListUsers on resource: arn:aws:iam::000000000000:user/ because no identity-based "
+                             "policy allows the iam:ListUsers action"),
+            std::string::npos)
+      << denied.body;
+  Root("iam", "PutUserPolicy", {{"UserName", "alice"}, {"PolicyName", "p"}, {"PolicyDocument", Allow("iam:List*")}});
+  http::Response allowed = Send(Query("Action=ListUsers&Version=2010-05-08"), key, "iam");
+  EXPECT_EQ(allowed.status, 200) << allowed.body;
+  EXPECT_NE(allowed.body.find("<UserName>alice</UserName>"), std::string::npos);
+}
+
+TEST_F(IamServiceTest, AllowedCallsReachTheHandlerAndDeniedJsonCallsAre400) {
+  aws::Credential key = MakeUserKey("lister");
+  Root("iam", "PutUserPolicy",
+       {{"UserName", "lister"}, {"PolicyName", "p"}, {"PolicyDocument", Allow("events:List*")}});
+  http::Response allowed = Send(Json("AWSEvents.ListRules", "{}"), key, "events");
+  EXPECT_EQ(allowed.status, 501) << allowed.body;  // no events handlers in this test: NotImplemented
+  http::Response denied = Send(Json("AWSEvents.PutRule", R"j({"Name":"r","ScheduleExpression":"rate(1 hour)"})j"),
+                               key, "events");
+  EXPECT_EQ(denied.status, 400) << denied.body;
+  Document body = Document::parse(denied.body);
+  EXPECT_EQ(body["__type"], "AccessDeniedException");
+  EXPECT_EQ(body["message"],
+            "User: arn:aws:iam::000000000000:user/lister is not authorized to perform: events:PutRule on resource: "
+            "arn:aws:events:us-east-1:000000000000:rule/r because no identity-based policy allows the events:PutRule "
+            "action");
+}
+
+TEST_F(IamServiceTest, InactiveAndDeletedKeysAreNotResolved) {
+  aws::Credential key = MakeUserKey("keys");
+  ASSERT_TRUE(service_->credentials()->Lookup(key.access_key_id).has_value());
+  EXPECT_EQ(service_->credentials()->Lookup(key.access_key_id)->principal_arn,
+            "arn:aws:iam::000000000000:user/keys");
+  Root("iam", "UpdateAccessKey", {{"UserName", "keys"}, {"AccessKeyId", key.access_key_id}, {"Status", "Inactive"}});
+  EXPECT_FALSE(service_->credentials()->Lookup(key.access_key_id).has_value());
+  http::Response r = Send(Query("Action=GetUser&Version=2010-05-08"), key, "iam");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("InvalidClientTokenId"), std::string::npos);
+  Root("iam", "DeleteAccessKey", {{"UserName", "keys"}, {"AccessKeyId", key.access_key_id}});
+  EXPECT_FALSE(service_->credentials()->Lookup(key.access_key_id).has_value());
+}
+
+TEST_F(IamServiceTest, PassRoleIsCheckedWithThePassedToServiceKey) {
+  Root("iam", "CreateUser", {{"UserName", "wirer"}});
+  std::string role = "arn:aws:iam::000000000000:role/invoke";
+  aws::RequestContext ctx;
+  ctx.principal = User("wirer");
+  ctx.account_id = kAccount;
+  ctx.region = "us-east-1";
+  ctx.time = clock_.Now();
+  ctx.model = aws::ModelRegistry::Instance().Get("events");
+  ctx.authorizer = service_->authorizer();
+  Status denied = ctx.Authorize("iam:PassRole", role);
+  EXPECT_EQ(denied.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.message(),
+            "User: arn:aws:iam::000000000000:user/wirer is not authorized to perform: iam:PassRole on resource: " +
+                role + " because no identity-based policy allows the iam:PassRole action");
+  Root("iam", "PutUserPolicy",
+       {{"UserName", "wirer"},
+        {"PolicyName", "pass"},
+        {"PolicyDocument",
+         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*",
+            "Condition":{"StringEquals":{"iam:PassedToService":"events.amazonaws.com"}}}]})"}});
+  EXPECT_TRUE(ctx.Authorize("iam:PassRole", role).ok());
+  ctx.model = aws::ModelRegistry::Instance().Get("codebuild");
+  EXPECT_FALSE(ctx.Authorize("iam:PassRole", role).ok());
+  ctx.principal = aws::Principal::Root(kAccount);
+  EXPECT_TRUE(ctx.Authorize("iam:PassRole", role).ok());
+}
+
+TEST_F(IamServiceTest, ServicePrincipalsNeedTheTrustPolicyToAssumeRoles) {
+  Root("iam", "CreateRole",
+       {{"RoleName", "build"},
+        {"AssumeRolePolicyDocument",
+         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"codebuild.amazonaws.com"},"Action":"sts:AssumeRole"}]})"}});
+  aws::Principal codebuild;
+  codebuild.account_id = kAccount;
+  codebuild.arn = "codebuild.amazonaws.com";
+  codebuild.service = "codebuild.amazonaws.com";
+  Document input = {{"RoleArn", "arn:aws:iam::000000000000:role/build"}, {"RoleSessionName", "b1"}};
+  // Allowed: reaches the (absent) STS handler.
+  EXPECT_EQ(As(codebuild, "sts", "AssumeRole", input).status().code(), StatusCode::kUnimplemented);
+  aws::Principal events = codebuild;
+  events.arn = events.service = "events.amazonaws.com";
+  auto denied = As(events, "sts", "AssumeRole", input);
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.status().message(),
+            "User: events.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: "
+            "arn:aws:iam::000000000000:role/build");
+  // Services acting as themselves are trusted for everything else.
+  EXPECT_EQ(As(events, "events", "ListRules").status().code(), StatusCode::kUnimplemented);
+}
+
+TEST_F(IamServiceTest, InProcessRoleSessionsUseTheRolePolicies) {
+  Root("iam", "CreateRole",
+       {{"RoleName", "target"},
+        {"AssumeRolePolicyDocument",
+         R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sts:AssumeRole"}]})"}});
+  aws::Principal session;
+  session.account_id = kAccount;
+  session.arn = "arn:aws:sts::000000000000:assumed-role/target/evt-1";
+  EXPECT_EQ(As(session, "logs", "PutLogEvents", {{"logGroupName", "g"}, {"logStreamName", "s"}, {"logEvents", Document::array({{{"timestamp", 1}, {"message", "m"}}})}})
+                .status()
+                .code(),
+            StatusCode::kPermissionDenied);
+  Root("iam", "PutRolePolicy",
+       {{"RoleName", "target"},
+        {"PolicyName", "logs"},
+        {"PolicyDocument", Allow("logs:PutLogEvents", "arn:aws:logs:*:*:log-group:g:*")}});
+  EXPECT_EQ(As(session, "logs", "PutLogEvents", {{"logGroupName", "g"}, {"logStreamName", "s"}, {"logEvents", Document::array({{{"timestamp", 1}, {"message", "m"}}})}})
+                .status()
+                .code(),
+            StatusCode::kUnimplemented);
+}
+
+TEST_F(IamServiceTest, PolicyDocumentsAreUrlEncodedAndVersionsLimited) {
+  std::string text = Allow("s3:GetObject");
+  Document created = Root("iam", "CreatePolicy", {{"PolicyName", "p"}, {"PolicyDocument", text}});
+  std::string arn = created["Policy"]["Arn"];
+  EXPECT_EQ(arn, "arn:aws:iam::000000000000:policy/p");
+  EXPECT_TRUE(created["Policy"]["PolicyId"].get<std::string>().rfind("ANPA", 0) == 0);
+  Document version = Root("iam", "GetPolicyVersion", {{"PolicyArn", arn}, {"VersionId", "v1"}});
+  EXPECT_EQ(version["PolicyVersion"]["Document"], UriEncode(text));
+  for (int i = 2; i <= 5; ++i) Root("iam", "CreatePolicyVersion", {{"PolicyArn", arn}, {"PolicyDocument", text}});
+  auto sixth = As(aws::Principal::Root(kAccount), "iam", "CreatePolicyVersion", {{"PolicyArn", arn}, {"PolicyDocument", text}});
+  EXPECT_EQ(sixth.status().aws_code(), "LimitExceeded");
+  auto bad = As(aws::Principal::Root(kAccount), "iam", "CreatePolicy",
+                {{"PolicyName", "q"}, {"PolicyDocument", R"({"Version":"2012-10-17","Statement":{"Effect":"Allow"}})"}});
+  EXPECT_EQ(bad.status().aws_code(), "MalformedPolicyDocument");
+  EXPECT_EQ(bad.status().message(), "Policy statement must contain actions.");
+}
+
+TEST_F(IamServiceTest, GroupsAndBoundariesCompose) {
+  Root("iam", "CreateUser", {{"UserName", "dev"}});
+  Root("iam", "CreateGroup", {{"GroupName", "devs"}});
+  Root("iam", "AddUserToGroup", {{"GroupName", "devs"}, {"UserName", "dev"}});
+  Root("iam", "AttachGroupPolicy", {{"GroupName", "devs"}, {"PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess"}});
+  EXPECT_EQ(As(User("dev"), "ssm", "GetParameter", {{"Name", "/a"}}).status().code(), StatusCode::kUnimplemented);
+  Root("iam", "PutUserPermissionsBoundary",
+       {{"UserName", "dev"}, {"PermissionsBoundary", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}});
+  auto bounded = As(User("dev"), "ssm", "GetParameter", {{"Name", "/a"}});
+  EXPECT_EQ(bounded.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(bounded.status().message(),
+            "User: arn:aws:iam::000000000000:user/dev is not authorized to perform: ssm:GetParameter on resource: "
+            "arn:aws:ssm:us-east-1:000000000000:parameter/a because no permissions boundary allows the "
+            "ssm:GetParameter action");
+  auto policy = Root("iam", "GetPolicy", {{"PolicyArn", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}});
+  EXPECT_EQ(policy["Policy"]["PermissionsBoundaryUsageCount"], 1);
+}
+
+TEST_F(IamServiceTest, AnonymousCallersAreDeniedExceptForUnsignedOperations) {
+  aws::Principal anonymous;
+  anonymous.account_id = kAccount;
+  auto denied = As(anonymous, "iam", "ListUsers");
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.status().message(),
+            "User: anonymous is not authorized to perform: iam:ListUsers on resource: * because no identity-based "
+            "policy allows the iam:ListUsers action");
+  auto web = As(anonymous, "sts", "AssumeRoleWithWebIdentity",
+                {{"RoleArn", "arn:aws:iam::000000000000:role/ci"}, {"RoleSessionName", "ci"},
+                 {"WebIdentityToken", "x.y.z"}});
+  EXPECT_EQ(web.status().code(), StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace gantry::services::iam
