@@ -31,77 +31,16 @@
 #include "core/policy/evaluate.h"
 #include "core/policy/policy.h"
 #include "core/policy/values.h"
+#include "test_support/case_file.h"
 
 namespace gantry::policy {
 namespace {
 
-struct Case {
-  std::string file;
-  int line = 0;
-  std::string name;
-  std::map<std::string, std::string> fields;
+using test_support::Case;
+using test_support::CaseName;
+using test_support::Where;
 
-  bool Has(const std::string& key) const { return fields.count(key) > 0; }
-  const std::string& Get(const std::string& key) const {
-    static const std::string kEmpty;
-    auto it = fields.find(key);
-    return it == fields.end() ? kEmpty : it->second;
-  }
-};
-
-std::string DataDir() {
-  if (const char* env = std::getenv("GANTRY_TEST_DATA"); env != nullptr && *env != '\0') {
-    return std::string(env) + "/policy";
-  }
-  return std::string(GANTRY_TEST_DATA_DIR) + "/policy";
-}
-
-std::vector<Case> LoadCases(const std::string& file) {
-  std::ifstream in(DataDir() + "/" + file);
-  std::vector<Case> cases;
-  std::string line;
-  int line_no = 0;
-  std::string* multiline = nullptr;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind("=== ", 0) == 0) {
-      multiline = nullptr;
-      Case c;
-      c.file = file;
-      c.line = line_no;
-      c.name = line.substr(4);
-      cases.push_back(std::move(c));
-      continue;
-    }
-    if (multiline != nullptr && line.rfind("  ", 0) == 0) {
-      if (!multiline->empty()) multiline->push_back('\n');
-      multiline->append(line.substr(2));
-      continue;
-    }
-    multiline = nullptr;
-    if (line.empty() || line[0] == '#' || cases.empty()) continue;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string key = line.substr(0, colon);
-    std::string value = line.substr(colon + 1);
-    if (!value.empty() && value[0] == ' ') value.erase(0, 1);
-    std::string& slot = cases.back().fields[key];
-    slot = value;
-    if (value.empty()) multiline = &slot;
-  }
-  return cases;
-}
-
-std::string CaseName(const testing::TestParamInfo<Case>& info) {
-  std::string name = "L" + std::to_string(info.param.line) + "_";
-  for (char c : info.param.name) name.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-  return name;
-}
-
-std::string Where(const Case& c) { return c.file + ":" + std::to_string(c.line) + " (" + c.name + ")"; }
-
-void PrintTo(const Case& c, std::ostream* os) { *os << Where(c); }
+std::vector<Case> LoadCases(const std::string& file) { return test_support::LoadCases("policy", file); }
 
 PolicyKind KindOf(const std::string& s) {
   if (s == "resource") return PolicyKind::kResource;

@@ -22,100 +22,16 @@
 
 #include "telemetry/logs/filter_pattern.h"
 #include "telemetry/logs/filter_regex.h"
+#include "test_support/case_file.h"
 
 namespace gantry::telemetry::logs {
 namespace {
 
-struct Case {
-  std::string file;
-  int line = 0;
-  std::string name;
-  std::vector<std::pair<std::string, std::string>> fields;
+using test_support::Case;
+using test_support::CaseName;
+using test_support::Where;
 
-  bool Has(const std::string& key) const { return !All(key).empty(); }
-  std::string Get(const std::string& key) const {
-    auto all = All(key);
-    return all.empty() ? std::string() : all.front();
-  }
-  std::vector<std::string> All(const std::string& key) const {
-    std::vector<std::string> out;
-    for (const auto& [k, v] : fields) {
-      if (k == key) out.push_back(v);
-    }
-    return out;
-  }
-};
-
-std::string DataDir() {
-  if (const char* env = std::getenv("GANTRY_TEST_DATA"); env != nullptr && *env != '\0') {
-    return std::string(env) + "/logs";
-  }
-  return std::string(GANTRY_TEST_DATA_DIR) + "/logs";
-}
-
-std::vector<Case> LoadCases(const std::string& file) {
-  std::ifstream in(DataDir() + "/" + file);
-  std::vector<Case> cases;
-  std::map<std::string, std::string> fixtures;
-  std::string line;
-  int line_no = 0;
-  std::string* multiline = nullptr;
-  auto finish = [&]() {
-    if (cases.empty()) return;
-    Case& c = cases.back();
-    if (!c.name.empty() && c.name[0] == '@') {
-      fixtures[c.name] = c.Get("event");
-      cases.pop_back();
-      return;
-    }
-    for (auto& [key, value] : c.fields) {
-      if ((key == "match" || key == "no match") && !value.empty() && value[0] == '@') {
-        auto f = fixtures.find(value);
-        if (f != fixtures.end()) value = f->second;
-      }
-    }
-  };
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind("=== ", 0) == 0) {
-      finish();
-      multiline = nullptr;
-      Case c;
-      c.file = file;
-      c.line = line_no;
-      c.name = line.substr(4);
-      cases.push_back(std::move(c));
-      continue;
-    }
-    if (multiline != nullptr && line.rfind("  ", 0) == 0) {
-      if (!multiline->empty()) multiline->push_back('\n');
-      multiline->append(line.substr(2));
-      continue;
-    }
-    multiline = nullptr;
-    if (line.empty() || line[0] == '#' || cases.empty()) continue;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string key = line.substr(0, colon);
-    std::string value = line.substr(colon + 1);
-    if (!value.empty() && value[0] == ' ') value.erase(0, 1);
-    cases.back().fields.emplace_back(key, value);
-    if (value.empty()) multiline = &cases.back().fields.back().second;
-  }
-  finish();
-  return cases;
-}
-
-std::string CaseName(const testing::TestParamInfo<Case>& info) {
-  std::string name = "L" + std::to_string(info.param.line) + "_";
-  for (char c : info.param.name) name.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-  return name;
-}
-
-std::string Where(const Case& c) { return c.file + ":" + std::to_string(c.line) + " (" + c.name + ")"; }
-
-void PrintTo(const Case& c, std::ostream* os) { *os << Where(c); }
+std::vector<Case> LoadCases(const std::string& file) { return test_support::LoadCases("logs", file); }
 
 class FilterPatternCase : public testing::TestWithParam<Case> {};
 
