@@ -3,6 +3,7 @@
 #include "core/common/arn.h"
 #include "core/common/crypto.h"
 #include "core/common/ids.h"
+#include "core/common/periodic_task.h"
 #include "core/common/status.h"
 #include "core/common/strings.h"
 #include "core/common/time_format.h"
@@ -89,6 +90,33 @@ TEST(ArnTest, ParseAndFormat) {
   EXPECT_EQ(arn->resource, "role/path/name");
   EXPECT_EQ(arn->ToString(), "arn:aws:iam::000000000000:role/path/name");
   EXPECT_FALSE(Arn::Parse("nope").has_value());
+}
+
+TEST(PeriodicTaskTest, RunsRepeatedlyAndStopsPromptly) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int runs = 0;
+  PeriodicTask task(std::chrono::milliseconds(1), [&] {
+    std::lock_guard lock(mu);
+    ++runs;
+    cv.notify_all();
+  });
+  task.Start();
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return runs >= 3; });
+  }
+  task.Stop();
+  int after_stop;
+  {
+    std::lock_guard lock(mu);
+    after_stop = runs;
+  }
+  task.Stop();
+  EXPECT_GE(after_stop, 3);
+  PeriodicTask idle(std::chrono::hours(1), [] {});
+  idle.Start();
+  idle.Stop();  // returns without waiting an hour
 }
 
 }  // namespace

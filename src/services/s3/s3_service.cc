@@ -26,30 +26,13 @@ Status S3Service::Start() {
   GANTRY_ASSIGN_OR_RETURN(store::BlobStore blobs, store::BlobStore::Open(state_dir_ + "/s3"));
   objects_ = std::make_unique<ObjectStore>(store_, std::move(blobs), clock_, ids_, options_);
   GANTRY_RETURN_IF_ERROR(objects_->Recover());
-  stopping_ = false;
-  reaper_ = std::thread([this] { ReapLoop(); });
+  reaper_.Start();
   return Status::Ok();
 }
 
 void S3Service::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (reaper_.joinable()) reaper_.join();
+  reaper_.Stop();
   if (objects_) objects_->ReapRetired(/*everything=*/true);
-}
-
-void S3Service::ReapLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    wake_.wait_for(lock, std::chrono::seconds(1));
-    if (stopping_) break;
-    lock.unlock();
-    objects_->ReapRetired();
-    lock.lock();
-  }
 }
 
 }  // namespace gantry::services::s3

@@ -8,15 +8,13 @@
 // grace period has passed. Handlers are thread-safe; Start/Stop are called from one thread.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/aws/service.h"
 #include "core/common/clock.h"
 #include "core/common/ids.h"
+#include "core/common/periodic_task.h"
 #include "core/store/store.h"
 #include "services/s3/object_store.h"
 
@@ -39,18 +37,13 @@ class S3Service final : public aws::Service {
   ObjectStore* objects() { return objects_.get(); }
 
  private:
-  void ReapLoop();
-
   store::Store* store_;
   std::string state_dir_;
   Clock* clock_;
   IdSource* ids_;
   ObjectStoreOptions options_;
   std::unique_ptr<ObjectStore> objects_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread reaper_;
+  PeriodicTask reaper_{std::chrono::seconds(1), [this] { objects_->ReapRetired(); }};
 };
 
 }  // namespace gantry::services::s3

@@ -13,7 +13,11 @@ constexpr auto kSweepInterval = std::chrono::minutes(1);
 }  // namespace
 
 SecretsManagerService::SecretsManagerService(store::Store* store, Clock* clock, IdSource* ids, std::string state_dir)
-    : state_dir_(std::move(state_dir)), deps_{store, clock, ids, nullptr} {}
+    : state_dir_(std::move(state_dir)), deps_{store, clock, ids, nullptr},
+      sweeper_(kSweepInterval, [this] {
+        StatusOr<int> swept = SweepDeleted(deps_.clock->Now());
+        if (!swept.ok()) GANTRY_LOG(kWarn, "secretsmanager: deletion sweep failed: " << swept.status().ToString());
+      }) {}
 
 SecretsManagerService::~SecretsManagerService() { Stop(); }
 
@@ -29,33 +33,10 @@ Status SecretsManagerService::LoadMasterKey() {
 
 Status SecretsManagerService::Start() {
   GANTRY_RETURN_IF_ERROR(LoadMasterKey());
-  if (sweeper_.joinable()) return Status::Ok();
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
-  sweeper_ = std::thread([this] { SweepLoop(); });
+  sweeper_.Start();
   return Status::Ok();
 }
 
-void SecretsManagerService::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (sweeper_.joinable()) sweeper_.join();
-}
-
-void SecretsManagerService::SweepLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
-    StatusOr<int> swept = SweepDeleted(deps_.clock->Now());
-    if (!swept.ok()) GANTRY_LOG(kWarn, "secretsmanager: deletion sweep failed: " << swept.status().ToString());
-    lock.lock();
-    wake_.wait_for(lock, kSweepInterval, [this] { return stopping_; });
-  }
-}
+void SecretsManagerService::Stop() { sweeper_.Stop(); }
 
 }  // namespace gantry::services::secretsmanager

@@ -13,13 +13,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "core/aws/service.h"
+#include "core/common/periodic_task.h"
 #include "core/crypto/sealed_box.h"
 #include "services/secretsmanager/secrets.h"
 
@@ -41,15 +39,10 @@ class SecretsManagerService final : public aws::Service {
   StatusOr<int> SweepDeleted(TimePoint now) { return SweepDeletedSecrets(deps_, now); }
 
  private:
-  void SweepLoop();
-
   std::string state_dir_;
   std::optional<crypto::SealedBox> box_;
   SecretsDeps deps_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread sweeper_;
+  PeriodicTask sweeper_;
 };
 
 }  // namespace gantry::services::secretsmanager

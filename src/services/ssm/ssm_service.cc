@@ -13,7 +13,11 @@ constexpr auto kSweepInterval = std::chrono::minutes(1);
 }  // namespace
 
 SsmService::SsmService(store::Store* store, Clock* clock, IdSource* ids, std::string state_dir)
-    : state_dir_(std::move(state_dir)), deps_{store, clock, ids, nullptr} {}
+    : state_dir_(std::move(state_dir)), deps_{store, clock, ids, nullptr},
+      sweeper_(kSweepInterval, [this] {
+        StatusOr<int> swept = SweepExpired(deps_.clock->Now());
+        if (!swept.ok()) GANTRY_LOG(kWarn, "ssm: expiration sweep failed: " << swept.status().ToString());
+      }) {}
 
 SsmService::~SsmService() { Stop(); }
 
@@ -29,33 +33,10 @@ Status SsmService::LoadMasterKey() {
 
 Status SsmService::Start() {
   GANTRY_RETURN_IF_ERROR(LoadMasterKey());
-  if (sweeper_.joinable()) return Status::Ok();
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
-  sweeper_ = std::thread([this] { SweepLoop(); });
+  sweeper_.Start();
   return Status::Ok();
 }
 
-void SsmService::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (sweeper_.joinable()) sweeper_.join();
-}
-
-void SsmService::SweepLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
-    StatusOr<int> swept = SweepExpired(deps_.clock->Now());
-    if (!swept.ok()) GANTRY_LOG(kWarn, "ssm: expiration sweep failed: " << swept.status().ToString());
-    lock.lock();
-    wake_.wait_for(lock, kSweepInterval, [this] { return stopping_; });
-  }
-}
+void SsmService::Stop() { sweeper_.Stop(); }
 
 }  // namespace gantry::services::ssm

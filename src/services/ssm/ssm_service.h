@@ -12,13 +12,11 @@
 // Handlers are thread-safe; Start/Stop are called from one thread.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "core/aws/service.h"
+#include "core/common/periodic_task.h"
 #include "core/crypto/sealed_box.h"
 #include "services/ssm/parameters.h"
 
@@ -40,15 +38,10 @@ class SsmService final : public aws::Service {
   StatusOr<int> SweepExpired(TimePoint now) { return SweepExpiredParameters(deps_, now); }
 
  private:
-  void SweepLoop();
-
   std::string state_dir_;
   std::optional<crypto::SealedBox> box_;
   SsmDeps deps_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread sweeper_;
+  PeriodicTask sweeper_;
 };
 
 }  // namespace gantry::services::ssm
