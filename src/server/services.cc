@@ -22,8 +22,8 @@ std::vector<std::unique_ptr<aws::Service>> MakeServices(const ServiceDeps& deps)
   // IAM offers the authorizer and the access-key resolver to the chain.
   services.push_back(
       std::make_unique<services::iam::IamService>(deps.store, deps.clock, deps.ids, deps.client, deps.account_id));
-  services.push_back(
-      std::make_unique<services::events::EventsService>(deps.store, deps.clock, deps.ids, deps.client));
+  services.push_back(std::make_unique<services::events::EventsService>(deps.store, deps.clock, deps.ids, deps.client,
+                                                                      deps.state_dir));
   services.push_back(std::make_unique<services::s3::S3Service>(deps.store, deps.state_dir, deps.clock, deps.ids));
   telemetry::logs::LogStoreOptions logs;
   logs.root = deps.state_dir + "/logs";

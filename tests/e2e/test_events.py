@@ -1,8 +1,10 @@
 """EventBridge through both CLIs and boto3: rules and targets, patterns, delivery to another bus,
 an archive and an API destination (a loopback HTTP server in this test), failed invocations,
 schedules, tags, and state that survives a restart and kill -9."""
+import base64
 import http.server
 import json
+import os
 import sys
 import threading
 import time
@@ -281,6 +283,33 @@ class DeliveryTest(GantryTestCase):
                             EventEndTime=time.time() + 60, Destination={"Arn": bus_arn("audit")})
         wait_for(lambda: events.describe_replay(ReplayName="again")["State"] == "COMPLETED", what="replay")
         wait_for(lambda: len(self.hooks.received) >= 2 * len(ids), what="replayed requests")
+
+    def test_connection_secrets_are_not_stored_in_the_clear(self):
+        events = self.gantry.boto3("events")
+        password = "e2e-Cl34r-P4ssw0rd-never-on-disk"
+        connection = events.create_connection(
+            Name="sealed", AuthorizationType="BASIC",
+            AuthParameters={"BasicAuthParameters": {"Username": "deployer", "Password": password}})
+        self.assertNotIn("Password", events.describe_connection(Name="sealed")["AuthParameters"]["BasicAuthParameters"])
+        destination = events.create_api_destination(
+            Name="sealed-hook", ConnectionArn=connection["ConnectionArn"],
+            InvocationEndpoint=self.hooks.url + "/sealed", HttpMethod="POST")
+        events.put_rule(Name="to-sealed", EventPattern='{"source":["e2e.sealed"]}')
+        events.put_targets(Rule="to-sealed", Targets=[{"Id": "hook", "Arn": destination["ApiDestinationArn"]}])
+        events.put_events(Entries=[put_event_entry("e2e.sealed", {"n": 1})])
+
+        # Delivery still authenticates with the password.
+        wait_for(lambda: self.hooks.received, what="the API destination request")
+        expected = "Basic " + base64.b64encode(f"deployer:{password}".encode()).decode()
+        self.assertEqual(self.hooks.received[0]["headers"]["authorization"], expected)
+
+        # No file of the state directory (gantry.db, its WAL, blobs, logs) holds the password.
+        needle = password.encode()
+        for root, _, files in os.walk(self.gantry.state_dir):
+            for name in files:
+                path = os.path.join(root, name)
+                with open(path, "rb") as f:
+                    self.assertNotIn(needle, f.read(), f"the clear password is in {path}")
 
     def test_failed_invocation_is_recorded(self):
         events = self.gantry.boto3("events")

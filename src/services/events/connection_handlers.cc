@@ -1,7 +1,8 @@
 // Connections (how to authorize to an HTTP endpoint) and API destinations (an endpoint and method
 // reached through a connection). AWS keeps a connection's secrets in a Secrets Manager secret
-// whose ARN it reports; Gantry keeps them in the connection record, reports the same kind of ARN,
-// and never returns a secret from an operation.
+// whose ARN it reports; Gantry keeps them in the connection record, sealed with the master key
+// (SealAuth/OpenAuth in resources.h), reports the same kind of ARN, and never returns a secret from
+// an operation.
 #include "core/common/arn.h"
 #include "services/events/handlers.h"
 
@@ -115,7 +116,6 @@ StatusOr<Document> CreateConnection(const EventsDeps& deps, aws::RequestContext&
   Document connection = {{"Name", name},
                          {"ConnectionArn", ResourceArn(ctx.region, ctx.account_id, "connection/" + name + "/" + uuid)},
                          {"AuthorizationType", type},
-                         {"AuthParameters", auth},
                          {"ConnectionState", "AUTHORIZED"},
                          {"SecretArn", secret.ToString()},
                          {"CreationTime", now},
@@ -124,6 +124,7 @@ StatusOr<Document> CreateConnection(const EventsDeps& deps, aws::RequestContext&
   for (const char* member : {"Description", "KmsKeyIdentifier", "InvocationConnectivityParameters"}) {
     if (input.contains(member)) connection[member] = input[member];
   }
+  GANTRY_RETURN_IF_ERROR(SealAuth(deps, connection, auth));
   Status status = deps.store->Create(kConnectionTable, ctx.Scope(), name, connection).status();
   if (status.code() == StatusCode::kAlreadyExists) {
     return Status::AlreadyExists("Connection " + name + " already exists.", "ResourceAlreadyExistsException");
@@ -136,8 +137,9 @@ StatusOr<Document> DescribeConnection(const EventsDeps& deps, aws::RequestContex
   std::string name = input["Name"].get<std::string>();
   GANTRY_ASSIGN_OR_RETURN(auto record, deps.store->Get(kConnectionTable, ctx.Scope(), name));
   if (!record) return ConnectionNotFound(name);
-  Document out = record->doc;
-  out["AuthParameters"] = PublicAuth(out.value("AuthParameters", Document::object()));
+  GANTRY_ASSIGN_OR_RETURN(Document auth, OpenAuth(deps, record->doc));
+  Document out = Without(record->doc, {"SealedAuthParameters"});
+  out["AuthParameters"] = PublicAuth(auth);
   return out;
 }
 
@@ -148,7 +150,8 @@ StatusOr<Document> ListConnections(const EventsDeps& deps, aws::RequestContext& 
       Page page, ListPage(*deps.store, kConnectionTable, ctx.Scope(), input.value("NamePrefix", ""), input, keep));
   Document connections = Document::array();
   for (const auto& record : page.records) {
-    connections.push_back(Without(record.doc, {"AuthParameters", "SecretArn", "Description", "KmsKeyIdentifier"}));
+    connections.push_back(Without(
+        record.doc, {"AuthParameters", "SealedAuthParameters", "SecretArn", "Description", "KmsKeyIdentifier"}));
   }
   Document out = {{"Connections", connections}};
   if (!page.next_token.empty()) out["NextToken"] = page.next_token;
@@ -181,16 +184,18 @@ StatusOr<Document> UpdateConnection(const EventsDeps& deps, aws::RequestContext&
          {"Description", "AuthorizationType", "KmsKeyIdentifier", "InvocationConnectivityParameters"}) {
       if (input.contains(member)) connection[member] = input[member];
     }
+    GANTRY_ASSIGN_OR_RETURN(Document auth, OpenAuth(deps, connection));
     if (input.contains("AuthParameters")) {
       if (input.contains("AuthorizationType")) {
         // A new authorization type replaces the old type's parameters.
         for (const char* member : {"BasicAuthParameters", "ApiKeyAuthParameters", "OAuthParameters"}) {
-          connection["AuthParameters"].erase(member);
+          auth.erase(member);
         }
       }
-      MergeObjects(connection["AuthParameters"], input["AuthParameters"]);
+      MergeObjects(auth, input["AuthParameters"]);
     }
-    GANTRY_RETURN_IF_ERROR(CheckAuth(connection.value("AuthorizationType", ""), connection["AuthParameters"]));
+    GANTRY_RETURN_IF_ERROR(CheckAuth(connection.value("AuthorizationType", ""), auth));
+    GANTRY_RETURN_IF_ERROR(SealAuth(deps, connection, auth));
     connection["ConnectionState"] = "AUTHORIZED";
     connection["LastModifiedTime"] = now;
     connection["LastAuthorizedTime"] = now;
@@ -207,7 +212,8 @@ StatusOr<Document> DeauthorizeConnection(const EventsDeps& deps, aws::RequestCon
     GANTRY_ASSIGN_OR_RETURN(auto record, txn.Get(kConnectionTable, scope, name));
     if (!record) return ConnectionNotFound(name);
     connection = record->doc;
-    connection["AuthParameters"] = PublicAuth(connection.value("AuthParameters", Document::object()));
+    GANTRY_ASSIGN_OR_RETURN(Document auth, OpenAuth(deps, connection));
+    GANTRY_RETURN_IF_ERROR(SealAuth(deps, connection, PublicAuth(auth)));
     connection["ConnectionState"] = "DEAUTHORIZED";
     connection["LastModifiedTime"] = ToEpochSeconds(deps.clock->Now());
     return txn.Put(kConnectionTable, scope, name, connection).status();

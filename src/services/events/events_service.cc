@@ -19,8 +19,9 @@ Duration Until(TimePoint when, TimePoint now) {
 }  // namespace
 
 EventsService::EventsService(store::Store* store, Clock* clock, IdSource* ids, aws::Client* client,
-                             std::unique_ptr<HttpSender> http)
-    : deps_{store, clock, ids, client, &delivery_wakeup_, &schedule_wakeup_},
+                             const std::string& state_dir, std::unique_ptr<HttpSender> http)
+    : box_(crypto::SealedBox::OpenOrCreate(crypto::MasterKeyPath(state_dir))),
+      deps_{store, clock, ids, client, &delivery_wakeup_, &schedule_wakeup_, box_.ok() ? &*box_ : nullptr},
       http_(std::move(http)),
       delivery_(deps_, http_.get()),
       scheduler_(deps_) {}
@@ -35,6 +36,7 @@ void EventsService::RegisterHandlers(aws::HandlerTable& table) {
 }
 
 Status EventsService::Start() {
+  if (!box_.ok()) return box_.status();
   if (delivery_thread_.joinable()) return Status::Ok();
   stopping_ = false;
   delivery_thread_ = std::thread([this] { DeliveryLoop(); });

@@ -9,6 +9,9 @@
 // Tests leave the threads off and drive both engines on their own thread with DeliverPending and
 // FireSchedules.
 //
+// The constructor reads (or creates) <state-dir>/master.key, which seals connections' secrets at
+// rest; Start fails when it could not.
+//
 // Handlers are thread-safe; Start/Stop are called from one thread.
 #pragma once
 
@@ -19,6 +22,7 @@
 #include "core/aws/service.h"
 #include "core/common/clock.h"
 #include "core/common/ids.h"
+#include "core/crypto/sealed_box.h"
 #include "core/store/store.h"
 #include "services/events/delivery.h"
 #include "services/events/http_sender.h"
@@ -29,8 +33,9 @@ namespace gantry::services::events {
 
 class EventsService final : public aws::Service {
  public:
-  // All pointers must outlive the service; http is the sender API destinations use.
-  EventsService(store::Store* store, Clock* clock, IdSource* ids, aws::Client* client,
+  // All pointers must outlive the service; the master key lives in state_dir; http is the sender
+  // API destinations use.
+  EventsService(store::Store* store, Clock* clock, IdSource* ids, aws::Client* client, const std::string& state_dir,
                 std::unique_ptr<HttpSender> http = std::make_unique<PosixHttpSender>());
   ~EventsService() override;
 
@@ -52,6 +57,7 @@ class EventsService final : public aws::Service {
 
   WakeSignal delivery_wakeup_;
   WakeSignal schedule_wakeup_;
+  StatusOr<crypto::SealedBox> box_;  // before deps_, which points into it
   EventsDeps deps_;
   std::unique_ptr<HttpSender> http_;
   Delivery delivery_;

@@ -14,6 +14,7 @@
 #include "core/aws/dispatcher.h"
 #include "core/common/clock.h"
 #include "core/common/ids.h"
+#include "core/common/strings.h"
 #include "core/store/sqlite_store.h"
 #include "core/store/test_support.h"
 #include "services/events/invocations.h"
@@ -71,7 +72,8 @@ class EventsServiceTest : public ::testing::Test {
     dispatcher_ = std::make_unique<aws::Dispatcher>(dispatcher_options, nullptr, handlers_.get(), nullptr);
     auto http = std::make_unique<FakeHttpSender>();
     http_ = http.get();
-    service_ = std::make_unique<EventsService>(store_.get(), &clock_, &ids_, dispatcher_.get(), std::move(http));
+    service_ = std::make_unique<EventsService>(store_.get(), &clock_, &ids_, dispatcher_.get(), dir_.path(),
+                                               std::move(http));
     service_->RegisterHandlers(*handlers_);
     for (const char* operation : {"CreateLogStream", "PutLogEvents"}) {
       handlers_->Add("logs", operation, [this, operation](aws::RequestContext& ctx, const Document& input) {
@@ -452,6 +454,58 @@ TEST_F(EventsServiceTest, ApiDestinationGetsTheEventWithTheConnectionsAuth) {
   ASSERT_EQ(http_->calls.size(), 3u);
   EXPECT_EQ(Invocations().back()["Status"], "SUCCEEDED");
   EXPECT_EQ(Invocations().back()["Attempt"], 3);
+}
+
+TEST_F(EventsServiceTest, ConnectionSecretsAreSealedAtRest) {
+  Document connection =
+      Ok("CreateConnection",
+         {{"Name", "vault"},
+          {"AuthorizationType", "BASIC"},
+          {"AuthParameters",
+           {{"BasicAuthParameters", {{"Username", "deployer"}, {"Password", "pa55-w0rd-clear"}}},
+            {"InvocationHttpParameters",
+             {{"HeaderParameters", {{{"Key", "X-Token"}, {"Value", "hdr-s3cret"}, {"IsValueSecret", true}}}}}}}}});
+  auto stored = [&] {
+    auto record = store_->Get(kConnectionTable, kScope, "vault");
+    EXPECT_TRUE(record.ok() && *record);
+    return record.ok() && *record ? (*record)->doc.dump() : std::string();
+  };
+  std::string raw = stored();
+  EXPECT_NE(raw.find("SealedAuthParameters"), std::string::npos);
+  EXPECT_EQ(raw.find("pa55-w0rd-clear"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("hdr-s3cret"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("deployer"), std::string::npos) << raw;
+
+  Ok("UpdateConnection", {{"Name", "vault"},
+                          {"AuthParameters", {{"BasicAuthParameters", {{"Password", "n3w-pa55-clear"}}}}}});
+  raw = stored();
+  EXPECT_EQ(raw.find("n3w-pa55-clear"), std::string::npos) << raw;
+  Document described = Ok("DescribeConnection", {{"Name", "vault"}});
+  EXPECT_EQ(described["AuthParameters"]["BasicAuthParameters"]["Username"], "deployer");
+  EXPECT_FALSE(described["AuthParameters"]["BasicAuthParameters"].contains("Password"));
+  EXPECT_FALSE(described.contains("SealedAuthParameters"));
+  EXPECT_FALSE(Ok("ListConnections", Document::object())["Connections"][0].contains("SealedAuthParameters"));
+
+  // Delivery opens the updated parameters, also after a restart (the key is in the state dir).
+  Close();
+  Open();
+  Document destination = Ok("CreateApiDestination", {{"Name", "hook"},
+                                                     {"ConnectionArn", connection["ConnectionArn"]},
+                                                     {"InvocationEndpoint", "http://127.0.0.1:9/hook"},
+                                                     {"HttpMethod", "POST"}});
+  PutPatternRule("r", R"({"source":["app"]})");
+  PutTarget("r", {{"Id", "hook"}, {"Arn", destination["ApiDestinationArn"]}});
+  PutEvent("app", {{"n", 1}});
+  service_->DeliverPending();
+  ASSERT_EQ(http_->calls.size(), 1u);
+  std::string authorization;
+  std::string token;
+  for (const auto& [k, v] : http_->calls[0].headers) {
+    if (k == "Authorization") authorization = v;
+    if (k == "X-Token") token = v;
+  }
+  EXPECT_EQ(authorization, "Basic " + Base64Encode("deployer:n3w-pa55-clear"));
+  EXPECT_EQ(token, "hdr-s3cret");
 }
 
 TEST_F(EventsServiceTest, RetriesStopAtTheRetryPolicy) {

@@ -144,4 +144,24 @@ Document Without(Document doc, std::initializer_list<std::string_view> members) 
   return doc;
 }
 
+Status SealAuth(const EventsDeps& deps, Document& connection, const Document& auth) {
+  if (deps.box == nullptr) return Status::Internal("The master key is not loaded.", "InternalException");
+  GANTRY_ASSIGN_OR_RETURN(std::string sealed, deps.box->Seal(auth.dump(), connection.value("ConnectionArn", "")));
+  connection["SealedAuthParameters"] = Base64Encode(sealed);
+  connection.erase("AuthParameters");
+  return Status::Ok();
+}
+
+StatusOr<Document> OpenAuth(const EventsDeps& deps, const Document& connection) {
+  if (deps.box == nullptr) return Status::Internal("The master key is not loaded.", "InternalException");
+  std::optional<std::string> sealed = Base64Decode(connection.value("SealedAuthParameters", ""));
+  if (!sealed) return Status::Internal("A stored connection's parameters are malformed.", "InternalException");
+  GANTRY_ASSIGN_OR_RETURN(std::string clear, deps.box->Open(*sealed, connection.value("ConnectionArn", "")));
+  Document auth = Document::parse(clear, nullptr, /*allow_exceptions=*/false);
+  if (auth.is_discarded()) {
+    return Status::Internal("A stored connection's parameters are malformed.", "InternalException");
+  }
+  return auth;
+}
+
 }  // namespace gantry::services::events

@@ -8,7 +8,7 @@
 //   events.archive         key <archive>                  archive attributes and statistics
 //   events.archived_event  key <archive>/<ms>/<event id>  one archived envelope (ms: event time)
 //   events.replay          key <replay>                   replay attributes, state and cursor
-//   events.connection      key <connection>               connection with its secret parameters
+//   events.connection      key <connection>               connection; its AuthParameters sealed
 //   events.api_destination key <api destination>
 //   events.invocation      key <sequence>                 one delivery attempt (invocations.h)
 //   events.outbox          scope "", key <sequence>       acknowledged work not yet done (outbox.h)
@@ -33,6 +33,7 @@
 #include "core/common/clock.h"
 #include "core/common/ids.h"
 #include "core/common/status.h"
+#include "core/crypto/sealed_box.h"
 #include "core/store/store.h"
 
 namespace gantry::services::events {
@@ -74,6 +75,7 @@ struct EventsDeps {
   aws::Client* client = nullptr;
   WakeSignal* delivery_wakeup = nullptr;  // rung when the outbox has new work
   WakeSignal* schedule_wakeup = nullptr;  // rung when scheduled rules change
+  const crypto::SealedBox* box = nullptr;  // seals connections' AuthParameters at rest
 };
 
 std::string ScopeOf(std::string_view account, std::string_view region);
@@ -111,6 +113,14 @@ struct Page {
 StatusOr<Page> ListPage(store::Store& store, std::string_view table, const std::string& scope,
                         const std::string& prefix, const Document& input,
                         const std::function<bool(const store::Record&)>& keep = nullptr, int default_limit = 100);
+
+// A connection's AuthParameters (passwords, API keys, client secrets, secret parameter values) are
+// stored only sealed with the master key and bound to the connection's ARN: the record member
+// SealedAuthParameters holds base64 of Seal(auth.dump(), ConnectionArn), never the clear object.
+// SealAuth sets it on `connection` (whose ConnectionArn is set) and drops any clear AuthParameters.
+Status SealAuth(const EventsDeps& deps, Document& connection, const Document& auth);
+// The clear AuthParameters of a stored connection; kInternal when they do not open.
+StatusOr<Document> OpenAuth(const EventsDeps& deps, const Document& connection);
 
 // A copy of the document without the members a response must not carry.
 Document Without(Document doc, std::initializer_list<std::string_view> members);

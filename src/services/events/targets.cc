@@ -239,7 +239,9 @@ DeliveryOutcome TargetInvoker::ToApiDestination(const TargetDelivery& delivery, 
   if (connection.value("ConnectionState", "") != "AUTHORIZED") {
     return Failure("ValidationException", "Connection '" + connection_name + "' is not authorized.");
   }
-  const Document& auth = connection.value("AuthParameters", Document::object());
+  StatusOr<Document> opened = OpenAuth(deps_, connection);
+  if (!opened.ok()) return Failure("InternalException", opened.status().message());
+  const Document& auth = *opened;
   const Document& invocation = auth.value("InvocationHttpParameters", Document::object());
   const Document& target_http = delivery.target.value("HttpParameters", Document::object());
 
