@@ -31,6 +31,9 @@ struct Principal {
   // Set when an AWS service itself makes the call (e.g. "codecommit.amazonaws.com"); such callers
   // may publish events with the reserved "aws." sources.
   std::string service;
+  // Gantry's own bookkeeping, not an API call anyone made (the authorizer reading a bucket or
+  // secret policy): validated and authorized like any call, but not recorded in the audit trail.
+  bool internal = false;
 
   static Principal Root(const std::string& account_id);
 };

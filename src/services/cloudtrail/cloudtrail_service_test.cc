@@ -265,9 +265,13 @@ TEST_F(CloudTrailTest, IdentitiesOfRolesAndServices) {
   events.user_id = "events.amazonaws.com";
   events.service = "events.amazonaws.com";
   ASSERT_TRUE(Call("ssm", "GetParameter", {{"Name", "/y"}}, events).ok());
+  aws::Principal bookkeeping = aws::Principal::Root(kAccount);
+  bookkeeping.service = "iam.amazonaws.com";
+  bookkeeping.internal = true;
+  ASSERT_TRUE(Call("ssm", "GetParameter", {{"Name", "/z"}}, bookkeeping).ok());
 
   Document found = Lookup(Document::object());
-  ASSERT_EQ(found.size(), 2u);
+  ASSERT_EQ(found.size(), 2u) << "Gantry's own lookups are not audited: " << found.dump();
   Document by_service = Document::parse(found[0]["CloudTrailEvent"].get<std::string>());
   EXPECT_EQ(by_service["userIdentity"], (Document{{"type", "AWSService"}, {"invokedBy", "events.amazonaws.com"}}));
   EXPECT_EQ(by_service["sourceIPAddress"], "events.amazonaws.com");

@@ -59,7 +59,7 @@ EventRecorder::~EventRecorder() {
 void EventRecorder::OnRequestComplete(const aws::RequestContext& ctx, const aws::Document& input,
                                       const Status& result) {
   if (ctx.model == nullptr || ctx.operation == nullptr) return;
-  if (IsDataEvent(ctx.model->service(), ctx.operation->name)) return;
+  if (IsDataEvent(ctx.model->service(), ctx.operation->name) || ctx.principal.internal) return;
   uint64_t sequence = sequence_.fetch_add(1, std::memory_order_relaxed);
   CapturedEvent event = Capture(ctx, input, result, sequence, EventId(id_seed_, sequence));
   bool full_batch = false;

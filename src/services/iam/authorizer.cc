@@ -34,6 +34,7 @@ std::string SourceAddress(const std::string& remote) {
 aws::Principal InternalPrincipal(const std::string& account) {
   aws::Principal p = aws::Principal::Root(account);
   p.service = "iam.amazonaws.com";
+  p.internal = true;
   return p;
 }
 
