@@ -83,6 +83,23 @@ class UsersAndKeysTest(IamCase):
                               f"The user with name {user} cannot be found.", err)
                 self.gantry.aws(cli, "iam", "delete-user", "--user-name", user + "-2")
 
+    def test_tag_untag_and_list_tags_of_users_and_roles(self):
+        iam = self.iam()
+        iam.create_user(UserName="tag-user")
+        iam.create_role(RoleName="tag-role", AssumeRolePolicyDocument=doc(
+            {"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}))
+        for tag, untag, list_tags, name in (
+                (iam.tag_user, iam.untag_user, iam.list_user_tags, {"UserName": "tag-user"}),
+                (iam.tag_role, iam.untag_role, iam.list_role_tags, {"RoleName": "tag-role"})):
+            tag(Tags=[{"Key": "team", "Value": "web"}, {"Key": "env", "Value": "dev"}], **name)
+            tag(Tags=[{"Key": "env", "Value": "prod"}], **name)
+            untag(TagKeys=["team"], **name)
+            self.assertEqual(list_tags(**name)["Tags"], [{"Key": "env", "Value": "prod"}])
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as cm:
+            iam.tag_user(UserName="nobody", Tags=[{"Key": "k", "Value": "v"}])
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NoSuchEntity")
+
     def test_no_such_entity_is_404(self):
         from botocore.exceptions import ClientError
         with self.assertRaises(ClientError) as cm:

@@ -223,4 +223,36 @@ StatusOr<Document> BoundaryOf(store::RecordOperations& ops, std::string_view acc
   return Document{{"PermissionsBoundaryType", "Policy"}, {"PermissionsBoundaryArn", std::string(arn)}};
 }
 
+StatusOr<Document> TagEntity(const IamDeps& deps, const aws::RequestContext& ctx, const Document& input,
+                             std::string_view table, const char* name_member, RequireFn require) {
+  GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& txn) -> Status {
+    GANTRY_ASSIGN_OR_RETURN(store::Record record,
+                            require(txn, ctx.account_id, input.value(name_member, std::string())));
+    GANTRY_RETURN_IF_ERROR(MergeTags(record.doc["Tags"], input["Tags"]));
+    return txn.Put(table, ctx.account_id, record.key, record.doc).status();
+  }));
+  return Document::object();
+}
+
+StatusOr<Document> UntagEntity(const IamDeps& deps, const aws::RequestContext& ctx, const Document& input,
+                               std::string_view table, const char* name_member, RequireFn require) {
+  GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& txn) -> Status {
+    GANTRY_ASSIGN_OR_RETURN(store::Record record,
+                            require(txn, ctx.account_id, input.value(name_member, std::string())));
+    RemoveTags(record.doc["Tags"], input["TagKeys"]);
+    return txn.Put(table, ctx.account_id, record.key, record.doc).status();
+  }));
+  return Document::object();
+}
+
+StatusOr<Document> ListEntityTags(const IamDeps& deps, const aws::RequestContext& ctx, const Document& input,
+                                  const char* name_member, RequireFn require) {
+  GANTRY_ASSIGN_OR_RETURN(Page page, PageOf(input));
+  GANTRY_ASSIGN_OR_RETURN(store::Record record,
+                          require(*deps.store, ctx.account_id, input.value(name_member, std::string())));
+  Document out = Document::object();
+  out["Tags"] = PageSlice(record.doc.value("Tags", Document::array()), page, out);
+  return out;
+}
+
 }  // namespace gantry::services::iam

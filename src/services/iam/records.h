@@ -120,6 +120,17 @@ std::string EncodeDocument(const std::string& text);
 Status MergeTags(Document& tags, const Document& add);
 void RemoveTags(Document& tags, const Document& keys);
 
+// Tag<Entity>, Untag<Entity> and List<Entity>Tags for an entity kept in `table` (scope: the
+// account) and named by the input member `name_member`; `require` loads it or answers NoSuchEntity.
+using RequireFn = StatusOr<store::Record> (*)(store::RecordOperations& ops, const std::string& account,
+                                               const std::string& name);
+StatusOr<Document> TagEntity(const IamDeps& deps, const aws::RequestContext& ctx, const Document& input,
+                             std::string_view table, const char* name_member, RequireFn require);
+StatusOr<Document> UntagEntity(const IamDeps& deps, const aws::RequestContext& ctx, const Document& input,
+                               std::string_view table, const char* name_member, RequireFn require);
+StatusOr<Document> ListEntityTags(const IamDeps& deps, const aws::RequestContext& ctx, const Document& input,
+                                  const char* name_member, RequireFn require);
+
 // Shared errors, worded as IAM words them.
 Status NoSuchEntity(std::string message);
 Status NoSuchUser(std::string_view name);

@@ -166,29 +166,15 @@ StatusOr<Document> DeleteRole(const IamDeps& deps, aws::RequestContext& ctx, con
 }
 
 StatusOr<Document> TagRole(const IamDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& txn) -> Status {
-    GANTRY_ASSIGN_OR_RETURN(store::Record role, RequireRole(txn, Scope(ctx), Str(input, "RoleName")));
-    GANTRY_RETURN_IF_ERROR(MergeTags(role.doc["Tags"], input["Tags"]));
-    return txn.Put(kRoleTable, Scope(ctx), role.key, role.doc).status();
-  }));
-  return Document::object();
+  return TagEntity(deps, ctx, input, kRoleTable, "RoleName", RequireRole);
 }
 
 StatusOr<Document> UntagRole(const IamDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& txn) -> Status {
-    GANTRY_ASSIGN_OR_RETURN(store::Record role, RequireRole(txn, Scope(ctx), Str(input, "RoleName")));
-    RemoveTags(role.doc["Tags"], input["TagKeys"]);
-    return txn.Put(kRoleTable, Scope(ctx), role.key, role.doc).status();
-  }));
-  return Document::object();
+  return UntagEntity(deps, ctx, input, kRoleTable, "RoleName", RequireRole);
 }
 
 StatusOr<Document> ListRoleTags(const IamDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_ASSIGN_OR_RETURN(Page page, PageOf(input));
-  GANTRY_ASSIGN_OR_RETURN(store::Record role, RequireRole(*deps.store, Scope(ctx), Str(input, "RoleName")));
-  Document out = Document::object();
-  out["Tags"] = PageSlice(role.doc.value("Tags", Document::array()), page, out);
-  return out;
+  return ListEntityTags(deps, ctx, input, "RoleName", RequireRole);
 }
 
 // ---- Instance profiles ----

@@ -163,29 +163,15 @@ StatusOr<Document> DeleteUser(const IamDeps& deps, aws::RequestContext& ctx, con
 }
 
 StatusOr<Document> TagUser(const IamDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& txn) -> Status {
-    GANTRY_ASSIGN_OR_RETURN(store::Record record, RequireUser(txn, Scope(ctx), Str(input, "UserName")));
-    GANTRY_RETURN_IF_ERROR(MergeTags(record.doc["Tags"], input["Tags"]));
-    return txn.Put(kUserTable, Scope(ctx), record.key, record.doc).status();
-  }));
-  return Document::object();
+  return TagEntity(deps, ctx, input, kUserTable, "UserName", RequireUser);
 }
 
 StatusOr<Document> UntagUser(const IamDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& txn) -> Status {
-    GANTRY_ASSIGN_OR_RETURN(store::Record record, RequireUser(txn, Scope(ctx), Str(input, "UserName")));
-    RemoveTags(record.doc["Tags"], input["TagKeys"]);
-    return txn.Put(kUserTable, Scope(ctx), record.key, record.doc).status();
-  }));
-  return Document::object();
+  return UntagEntity(deps, ctx, input, kUserTable, "UserName", RequireUser);
 }
 
 StatusOr<Document> ListUserTags(const IamDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_ASSIGN_OR_RETURN(Page page, PageOf(input));
-  GANTRY_ASSIGN_OR_RETURN(store::Record record, RequireUser(*deps.store, Scope(ctx), Str(input, "UserName")));
-  Document out = Document::object();
-  out["Tags"] = PageSlice(record.doc.value("Tags", Document::array()), page, out);
-  return out;
+  return ListEntityTags(deps, ctx, input, "UserName", RequireUser);
 }
 
 // ---- Groups ----
