@@ -17,6 +17,7 @@
 #include "core/common/strings.h"
 #include "core/store/sqlite_store.h"
 #include "core/store/test_support.h"
+#include "test_support/service_test.h"
 #include "services/events/invocations.h"
 
 namespace gantry::services::events {
@@ -48,65 +49,33 @@ struct LogsCall {
   Document input;
 };
 
-class EventsServiceTest : public ::testing::Test {
+class EventsServiceTest : public test_support::ServiceTest<EventsService> {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    Open();
-  }
+  EventsServiceTest() : ServiceTest("events", kAccount, kRegion) {}
 
-  void TearDown() override { Close(); }
-
-  // Opens the store and builds the service as `gantry up` would, with a fake clock, a stand-in
-  // CloudWatch Logs, and no engine threads (tests drive the engines).
-  void Open() {
-    store::SqliteStoreOptions options;
-    options.clock = &clock_;
-    auto opened = store::OpenSqliteStore(dir_.File("gantry.db"), options);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(opened).value();
-    handlers_ = std::make_unique<aws::HandlerTable>();
-    aws::DispatcherOptions dispatcher_options;
-    dispatcher_options.accept_any_credentials = true;
-    dispatcher_options.clock = &clock_;
-    dispatcher_ = std::make_unique<aws::Dispatcher>(dispatcher_options, nullptr, handlers_.get(), nullptr);
+  // The service as `gantry up` builds it, with a fake HTTP sender and no engine threads (tests
+  // drive the engines).
+  std::unique_ptr<EventsService> MakeService() override {
     auto http = std::make_unique<FakeHttpSender>();
     http_ = http.get();
-    service_ = std::make_unique<EventsService>(store_.get(), &clock_, &ids_, dispatcher_.get(), dir_.path(),
-                                               std::move(http));
-    service_->RegisterHandlers(*handlers_);
+    return std::make_unique<EventsService>(store_.get(), &clock_, &ids_, dispatcher_.get(), dir_.path(),
+                                           std::move(http));
+  }
+
+  // A stand-in CloudWatch Logs that records what delivery sends it.
+  Status Prepare(EventsService&) override {
     for (const char* operation : {"CreateLogStream", "PutLogEvents"}) {
       handlers_->Add("logs", operation, [this, operation](aws::RequestContext& ctx, const Document& input) {
         logs_.push_back({ctx.principal, operation, input});
         return StatusOr<Document>(Document::object());
       });
     }
-  }
-
-  void Close() {
-    service_.reset();
-    dispatcher_.reset();
-    handlers_.reset();
-    store_.reset();
+    return Status::Ok();
   }
 
   StatusOr<Document> Call(const std::string& operation, const Document& input,
                           const aws::Principal& principal = aws::Principal::Root(kAccount)) {
-    return dispatcher_->Call(principal, "events", operation, input, kRegion);
-  }
-
-  Document Ok(const std::string& operation, const Document& input) {
-    auto result = Call(operation, input);
-    EXPECT_TRUE(result.ok()) << operation << ": " << result.status().ToString();
-    return result.ok() ? *result : Document();
-  }
-
-  // The AWS error code and message of a failed call.
-  std::pair<std::string, std::string> Error(const std::string& operation, const Document& input) {
-    auto result = Call(operation, input);
-    EXPECT_FALSE(result.ok()) << operation << " succeeded: " << (result.ok() ? result->dump() : "");
-    if (result.ok()) return {};
-    return {result.status().aws_code(), result.status().message()};
+    return ServiceTest::Call(operation, input, &principal);
   }
 
   Document Invocations() {
@@ -148,13 +117,6 @@ class EventsServiceTest : public ::testing::Test {
     return out;
   }
 
-  store::testing::ScratchDirectory dir_;
-  FakeClock clock_;
-  SequentialIdSource ids_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<aws::HandlerTable> handlers_;
-  std::unique_ptr<aws::Dispatcher> dispatcher_;
-  std::unique_ptr<EventsService> service_;
   FakeHttpSender* http_ = nullptr;
   std::vector<LogsCall> logs_;
 };

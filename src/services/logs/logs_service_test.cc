@@ -9,6 +9,7 @@
 #include "core/common/ids.h"
 #include "core/store/sqlite_store.h"
 #include "core/store/test_support.h"
+#include "test_support/service_test.h"
 
 namespace gantry::services::logs {
 namespace {
@@ -18,57 +19,22 @@ using namespace std::chrono_literals;
 constexpr char kAccount[] = "000000000000";
 constexpr char kRegion[] = "us-east-1";
 
-class LogsServiceTest : public ::testing::Test {
+class LogsServiceTest : public test_support::ServiceTest<LogsService> {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    Open();
-    now_ = ToEpochMillis(clock_.Now());
-  }
-  void TearDown() override { Close(); }
+  LogsServiceTest() : ServiceTest("logs", kAccount, kRegion) {}
 
-  void Open() {
-    store::SqliteStoreOptions options;
-    options.clock = &clock_;
-    auto opened = store::OpenSqliteStore(dir_.File("gantry.db"), options);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(opened).value();
-    handlers_ = std::make_unique<aws::HandlerTable>();
-    aws::DispatcherOptions dispatcher_options;
-    dispatcher_options.accept_any_credentials = true;
-    dispatcher_options.clock = &clock_;
-    dispatcher_ = std::make_unique<aws::Dispatcher>(dispatcher_options, nullptr, handlers_.get(), nullptr);
+  std::unique_ptr<LogsService> MakeService() override {
     telemetry::logs::LogStoreOptions engine;
     engine.root = dir_.File("logs");
     engine.segment_bytes = 16 << 10;
     engine.block_bytes = 2 << 10;
-    service_ = std::make_unique<LogsService>(store_.get(), &clock_, &ids_, engine);
-    service_->RegisterHandlers(*handlers_);
-    ASSERT_TRUE(service_->Start().ok());
+    return std::make_unique<LogsService>(store_.get(), &clock_, &ids_, engine);
   }
+  Status Prepare(LogsService& service) override { return service.Start(); }
 
-  void Close() {
-    service_.reset();
-    dispatcher_.reset();
-    handlers_.reset();
-    store_.reset();
-  }
-
-  StatusOr<Document> Call(const std::string& operation, const Document& input) {
-    return dispatcher_->Call(aws::Principal::Root(kAccount), "logs", operation, input, kRegion);
-  }
-
-  Document Ok(const std::string& operation, const Document& input) {
-    auto result = Call(operation, input);
-    EXPECT_TRUE(result.ok()) << operation << ": " << result.status().ToString();
-    return result.ok() ? *result : Document();
-  }
-
-  std::pair<std::string, std::string> Error(const std::string& operation, const Document& input) {
-    auto result = Call(operation, input);
-    EXPECT_FALSE(result.ok()) << operation << " succeeded: " << (result.ok() ? result->dump() : "");
-    if (result.ok()) return {};
-    return {result.status().aws_code(), result.status().message()};
+  void SetUp() override {
+    ServiceTest::SetUp();
+    now_ = ToEpochMillis(clock_.Now());
   }
 
   void MakeStream(const std::string& group, const std::string& stream) {
@@ -90,13 +56,6 @@ class LogsServiceTest : public ::testing::Test {
     return messages;
   }
 
-  store::testing::ScratchDirectory dir_;
-  FakeClock clock_;
-  SequentialIdSource ids_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<aws::HandlerTable> handlers_;
-  std::unique_ptr<aws::Dispatcher> dispatcher_;
-  std::unique_ptr<LogsService> service_;
   int64_t now_ = 0;
 };
 

@@ -14,6 +14,7 @@
 #include "core/common/strings.h"
 #include "core/store/sqlite_store.h"
 #include "core/store/test_support.h"
+#include "test_support/service_test.h"
 #include "services/secretsmanager/random_password.h"
 
 namespace gantry::services::secretsmanager {
@@ -24,54 +25,14 @@ using namespace std::chrono_literals;
 constexpr char kAccount[] = "000000000000";
 constexpr char kRegion[] = "us-east-1";
 
-class SecretsManagerTest : public ::testing::Test {
+class SecretsManagerTest : public test_support::ServiceTest<SecretsManagerService> {
  protected:
-  void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    Open();
-  }
-  void TearDown() override { Close(); }
+  SecretsManagerTest() : ServiceTest("secretsmanager", kAccount, kRegion) {}
 
-  void Open() {
-    store::SqliteStoreOptions options;
-    options.clock = &clock_;
-    auto opened = store::OpenSqliteStore(dir_.File("gantry.db"), options);
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(opened).value();
-    handlers_ = std::make_unique<aws::HandlerTable>();
-    aws::DispatcherOptions dispatcher_options;
-    dispatcher_options.accept_any_credentials = true;
-    dispatcher_options.clock = &clock_;
-    dispatcher_ = std::make_unique<aws::Dispatcher>(dispatcher_options, nullptr, handlers_.get(), nullptr);
-    service_ = std::make_unique<SecretsManagerService>(store_.get(), &clock_, &ids_, dir_.path());
-    service_->RegisterHandlers(*handlers_);
-    Status loaded = service_->LoadMasterKey();
-    ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  std::unique_ptr<SecretsManagerService> MakeService() override {
+    return std::make_unique<SecretsManagerService>(store_.get(), &clock_, &ids_, dir_.path());
   }
-
-  void Close() {
-    service_.reset();
-    dispatcher_.reset();
-    handlers_.reset();
-    store_.reset();
-  }
-
-  StatusOr<Document> Call(const std::string& operation, const Document& input) {
-    return dispatcher_->Call(aws::Principal::Root(kAccount), "secretsmanager", operation, input, kRegion);
-  }
-
-  Document Ok(const std::string& operation, const Document& input) {
-    auto result = Call(operation, input);
-    EXPECT_TRUE(result.ok()) << operation << ": " << result.status().ToString();
-    return result.ok() ? *result : Document();
-  }
-
-  std::pair<std::string, std::string> Error(const std::string& operation, const Document& input) {
-    auto result = Call(operation, input);
-    EXPECT_FALSE(result.ok()) << operation << " succeeded: " << (result.ok() ? result->dump() : "");
-    if (result.ok()) return {};
-    return {result.status().aws_code(), result.status().message()};
-  }
+  Status Prepare(SecretsManagerService& service) override { return service.LoadMasterKey(); }
 
   static std::string Token(char c) { return std::string(36, c); }
 
@@ -86,13 +47,6 @@ class SecretsManagerTest : public ::testing::Test {
     return all;
   }
 
-  store::testing::ScratchDirectory dir_;
-  FakeClock clock_;
-  SequentialIdSource ids_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<aws::HandlerTable> handlers_;
-  std::unique_ptr<aws::Dispatcher> dispatcher_;
-  std::unique_ptr<SecretsManagerService> service_;
 };
 
 TEST_F(SecretsManagerTest, CreateGetAndArnLookups) {
