@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -163,6 +164,38 @@ StatusOr<Bucket> CheckBucket(store::RecordOperations& ops, const Bucket& bucket)
   Bucket current = BucketFromJson(bucket.name, record->doc);
   if (current.id != bucket.id) return NoSuchBucket();
   return current;
+}
+
+
+// Walks a bucket's object records under `prefix`, strictly after `marker`, in key order, collapsing
+// the keys that share a delimiter-terminated common prefix into one group (S3's CommonPrefixes);
+// a group is visited only when it sorts after the marker. `limit` sizes each store page (the
+// entries still wanted plus one). A visitor returns false to stop the walk.
+Status WalkKeys(store::Store& store, const std::string& bucket_id, const std::string& prefix,
+                const std::string& delimiter, const std::string& marker, const std::function<int()>& limit,
+                const std::function<bool(const std::string& common)>& on_prefix,
+                const std::function<bool(const store::Record& record)>& on_record) {
+  std::string cursor = marker;
+  for (;;) {
+    store::ListOptions options;
+    options.prefix = prefix;
+    options.start_after = cursor;
+    options.limit = std::clamp(limit(), 1, 1000);
+    GANTRY_ASSIGN_OR_RETURN(store::ListPage listed, store.List(kObjectTable, bucket_id, options));
+    bool jumped = false;
+    for (const store::Record& r : listed.records) {
+      std::string common = CommonPrefixOf(r.key, prefix, delimiter);
+      if (!common.empty()) {
+        cursor = common + kAfterPrefix;
+        jumped = true;
+        if (common > marker && !on_prefix(common)) return Status::Ok();
+        break;  // list again from past the whole group
+      }
+      cursor = r.key;
+      if (!on_record(r)) return Status::Ok();
+    }
+    if (!jumped && listed.next_token.empty()) return Status::Ok();
+  }
 }
 
 }  // namespace
@@ -656,61 +689,48 @@ StatusOr<ObjectVersion> ObjectStore::UpdateVersion(const Bucket& bucket, const s
 
 StatusOr<ListPage> ObjectStore::ListObjects(const Bucket& bucket, const ListQuery& query) {
   ListPage page;
-  std::string cursor = query.start_after;
   int count = 0;
-  for (;;) {
-    store::ListOptions options;
-    options.prefix = query.prefix;
-    options.start_after = cursor;
-    options.limit = std::clamp(query.max_keys - count + 1, 1, 1000);
-    GANTRY_ASSIGN_OR_RETURN(store::ListPage listed, store_->List(kObjectTable, bucket.id, options));
-    bool jumped = false;
-    for (const store::Record& r : listed.records) {
-      std::string common = CommonPrefixOf(r.key, query.prefix, query.delimiter);
-      if (!common.empty()) {
-        cursor = common + kAfterPrefix;
-        jumped = true;
-        if (common > query.start_after) {
-          if (count == query.max_keys) {
-            page.truncated = true;
-            return page;
-          }
-          page.common_prefixes.push_back(common);
-          page.last_listed = common;
-          page.next_start_after = cursor;
-          ++count;
-        }
-        break;  // list again from past the whole group
-      }
-      cursor = r.key;
-      ObjectRecord record = ObjectRecordFromJson(r.doc);
-      if (record.versions.empty() || record.versions[0].delete_marker) continue;
-      if (count == query.max_keys) {
-        page.truncated = true;
-        return page;
-      }
-      page.objects.emplace_back(r.key, std::move(record.versions[0]));
-      page.last_listed = r.key;
-      page.next_start_after = r.key;
-      ++count;
-    }
-    if (!jumped && listed.next_token.empty()) break;
-  }
+  auto page_full = [&] {
+    if (count < query.max_keys) return false;
+    page.truncated = true;
+    return true;
+  };
+  GANTRY_RETURN_IF_ERROR(WalkKeys(
+      *store_, bucket.id, query.prefix, query.delimiter, query.start_after,
+      [&] { return query.max_keys - count + 1; },
+      [&](const std::string& common) {
+        if (page_full()) return false;
+        page.common_prefixes.push_back(common);
+        page.last_listed = common;
+        page.next_start_after = common + kAfterPrefix;
+        ++count;
+        return true;
+      },
+      [&](const store::Record& r) {
+        ObjectRecord record = ObjectRecordFromJson(r.doc);
+        if (record.versions.empty() || record.versions[0].delete_marker) return true;
+        if (page_full()) return false;
+        page.objects.emplace_back(r.key, std::move(record.versions[0]));
+        page.last_listed = r.key;
+        page.next_start_after = r.key;
+        ++count;
+        return true;
+      }));
   return page;
 }
 
 StatusOr<VersionPage> ObjectStore::ListVersions(const Bucket& bucket, const VersionQuery& query) {
   VersionPage page;
   int count = 0;
-  bool full = false;
+  auto page_full = [&] {
+    if (count < query.max_keys) return false;
+    page.truncated = true;
+    return true;
+  };
   // Emits the versions of one key from index `from`; false once the page is full.
   auto emit = [&](const std::string& key, const ObjectRecord& record, size_t from) {
     for (size_t i = from; i < record.versions.size(); ++i) {
-      if (count == query.max_keys) {
-        page.truncated = true;
-        full = true;
-        return false;
-      }
+      if (page_full()) return false;
       page.entries.push_back({key, record.versions[i], i == 0});
       page.next_key_marker = key;
       page.next_version_id_marker = record.versions[i].version_id;
@@ -730,37 +750,18 @@ StatusOr<VersionPage> ObjectStore::ListVersions(const Bucket& bucket, const Vers
       }
     }
   }
-  std::string cursor = query.key_marker;
-  for (;;) {
-    store::ListOptions options;
-    options.prefix = query.prefix;
-    options.start_after = cursor;
-    options.limit = std::clamp(query.max_keys - count + 1, 1, 1000);
-    GANTRY_ASSIGN_OR_RETURN(store::ListPage listed, store_->List(kObjectTable, bucket.id, options));
-    bool jumped = false;
-    for (const store::Record& r : listed.records) {
-      std::string common = CommonPrefixOf(r.key, query.prefix, query.delimiter);
-      if (!common.empty()) {
-        cursor = common + kAfterPrefix;
-        jumped = true;
-        if (common > query.key_marker) {
-          if (count == query.max_keys) {
-            page.truncated = true;
-            return page;
-          }
-          page.common_prefixes.push_back(common);
-          page.next_key_marker = common;
-          page.next_version_id_marker.clear();
-          ++count;
-        }
-        break;
-      }
-      cursor = r.key;
-      if (!emit(r.key, ObjectRecordFromJson(r.doc), 0)) return page;
-    }
-    if (full) break;
-    if (!jumped && listed.next_token.empty()) break;
-  }
+  GANTRY_RETURN_IF_ERROR(WalkKeys(
+      *store_, bucket.id, query.prefix, query.delimiter, query.key_marker,
+      [&] { return query.max_keys - count + 1; },
+      [&](const std::string& common) {
+        if (page_full()) return false;
+        page.common_prefixes.push_back(common);
+        page.next_key_marker = common;
+        page.next_version_id_marker.clear();
+        ++count;
+        return true;
+      },
+      [&](const store::Record& r) { return emit(r.key, ObjectRecordFromJson(r.doc), 0); }));
   return page;
 }
 
