@@ -5,9 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "core/common/time_format.h"
+#include "test_support/requests.h"
 
 namespace gantry::aws {
 namespace {
+
+using test_support::JsonRequest;
+using test_support::QueryRequest;
 
 constexpr char kAccount[] = "111122223333";
 
@@ -47,29 +51,6 @@ class DispatcherTest : public ::testing::Test {
     return response;
   }
 
-  static http::Request Query(std::string body) {
-    http::Request r;
-    r.method = "POST";
-    r.target = r.path = "/";
-    r.headers.Add("Host", "localhost:4566");
-    r.headers.Add("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
-    r.body = std::move(body);
-    r.body_size = r.body.size();
-    return r;
-  }
-
-  static http::Request Json(std::string target, std::string body) {
-    http::Request r;
-    r.method = "POST";
-    r.target = r.path = "/";
-    r.headers.Add("Host", "localhost:4566");
-    r.headers.Add("Content-Type", "application/x-amz-json-1.1");
-    r.headers.Add("X-Amz-Target", std::move(target));
-    r.body = std::move(body);
-    r.body_size = r.body.size();
-    return r;
-  }
-
   FakeClock clock_{FromEpochSeconds(1764000000)};
   OneKey credentials_;
   HandlerTable handlers_;
@@ -77,7 +58,7 @@ class DispatcherTest : public ::testing::Test {
 };
 
 TEST_F(DispatcherTest, SignedQueryRequestReachesHandlerWithScopeRegion) {
-  auto r = Send(Query("Action=GetCallerIdentity&Version=2011-06-15"), &credentials_.key, "eu-west-1", "sts");
+  auto r = Send(QueryRequest("Action=GetCallerIdentity&Version=2011-06-15"), &credentials_.key, "eu-west-1", "sts");
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find("<Account>111122223333</Account>"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("<UserId>eu-west-1</UserId>"), std::string::npos) << r.body;
@@ -87,23 +68,23 @@ TEST_F(DispatcherTest, SignedQueryRequestReachesHandlerWithScopeRegion) {
 TEST_F(DispatcherTest, AuthFailuresPerProtocol) {
   Credential wrong = credentials_.key;
   wrong.secret_access_key = "not-the-secret";
-  auto q = Send(Query("Action=GetCallerIdentity&Version=2011-06-15"), &wrong, "us-east-1", "sts");
+  auto q = Send(QueryRequest("Action=GetCallerIdentity&Version=2011-06-15"), &wrong, "us-east-1", "sts");
   EXPECT_EQ(q.status, 403);
   EXPECT_NE(q.body.find("<Code>SignatureDoesNotMatch</Code>"), std::string::npos) << q.body;
 
   Credential unknown = credentials_.key;
   unknown.access_key_id = "AKIANOSUCHKEY0000000";
-  auto j = Send(Json("AWSEvents.ListRules", "{}"), &unknown, "us-east-1", "events");
+  auto j = Send(JsonRequest("AWSEvents.ListRules", "{}"), &unknown, "us-east-1", "events");
   EXPECT_EQ(j.status, 400);
   EXPECT_EQ(Document::parse(j.body)["__type"], "UnrecognizedClientException");
 
-  auto unsigned_query = Send(Query("Action=GetCallerIdentity&Version=2011-06-15"), nullptr);
+  auto unsigned_query = Send(QueryRequest("Action=GetCallerIdentity&Version=2011-06-15"), nullptr);
   EXPECT_EQ(unsigned_query.status, 403);
   EXPECT_NE(unsigned_query.body.find("<Code>MissingAuthenticationToken</Code>"), std::string::npos);
 }
 
 TEST_F(DispatcherTest, ClockSkewIsRefused) {
-  http::Request r = Query("Action=GetCallerIdentity&Version=2011-06-15");
+  http::Request r = QueryRequest("Action=GetCallerIdentity&Version=2011-06-15");
   r.request_id = "x";
   SignRequest(r, credentials_.key, "us-east-1", "sts", clock_.Now() - std::chrono::minutes(20));
   http::Response response;
@@ -113,7 +94,7 @@ TEST_F(DispatcherTest, ClockSkewIsRefused) {
 }
 
 TEST_F(DispatcherTest, AwsChunkedBodyIsDecodedBeforeParsing) {
-  http::Request r = Json("AWSEvents.DescribeRule", "");
+  http::Request r = JsonRequest("AWSEvents.DescribeRule", "");
   r.headers.Add("Content-Encoding", "aws-chunked");
   r.headers.Add("X-Amz-Content-SHA256", std::string(kStreamingUnsignedPayloadTrailer));
   r.headers.Add("X-Amz-Trailer", "x-amz-checksum-crc32");
@@ -134,7 +115,7 @@ TEST_F(DispatcherTest, AwsChunkedBodyIsDecodedBeforeParsing) {
 }
 
 TEST_F(DispatcherTest, HandlerErrorsUseModelCodes) {
-  auto r = Send(Json("AWSEvents.DescribeRule", R"({"Name":"nope"})"), &credentials_.key, "us-east-1", "events");
+  auto r = Send(JsonRequest("AWSEvents.DescribeRule", R"({"Name":"nope"})"), &credentials_.key, "us-east-1", "events");
   EXPECT_EQ(r.status, 400);
   auto body = Document::parse(r.body);
   EXPECT_EQ(body["__type"], "ResourceNotFoundException");
@@ -142,7 +123,7 @@ TEST_F(DispatcherTest, HandlerErrorsUseModelCodes) {
 }
 
 TEST_F(DispatcherTest, ValidationRunsBeforeHandler) {
-  auto r = Send(Json("AWSEvents.DescribeRule", "{}"), &credentials_.key, "us-east-1", "events");
+  auto r = Send(JsonRequest("AWSEvents.DescribeRule", "{}"), &credentials_.key, "us-east-1", "events");
   auto body = Document::parse(r.body);
   EXPECT_EQ(body["__type"], "ValidationException");
   EXPECT_EQ(body["message"],
@@ -150,16 +131,16 @@ TEST_F(DispatcherTest, ValidationRunsBeforeHandler) {
 }
 
 TEST_F(DispatcherTest, ThrowingHandlerIsInternalFailure) {
-  auto r = Send(Json("AWSEvents.DescribeRule", R"({"Name":"boom"})"), &credentials_.key, "us-east-1", "events");
+  auto r = Send(JsonRequest("AWSEvents.DescribeRule", R"({"Name":"boom"})"), &credentials_.key, "us-east-1", "events");
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(Document::parse(r.body)["__type"], "InternalFailure");
 }
 
 TEST_F(DispatcherTest, UnimplementedOperationAndUnknownService) {
-  auto r = Send(Json("AWSEvents.ListRules", "{}"), &credentials_.key, "us-east-1", "events");
+  auto r = Send(JsonRequest("AWSEvents.ListRules", "{}"), &credentials_.key, "us-east-1", "events");
   EXPECT_EQ(r.status, 501);
   EXPECT_EQ(Document::parse(r.body)["message"], "Gantry does not implement events:ListRules yet.");
-  auto unknown = Send(Json("DynamoDB_20120810.ListTables", "{}"), &credentials_.key, "us-east-1", "dynamodb");
+  auto unknown = Send(JsonRequest("DynamoDB_20120810.ListTables", "{}"), &credentials_.key, "us-east-1", "dynamodb");
   EXPECT_EQ(Document::parse(unknown.body)["__type"], "UnknownOperationException");
 }
 
@@ -182,7 +163,7 @@ TEST_F(DispatcherTest, AcceptAnyCredentialsRunsAsRoot) {
   options.clock = &clock_;
   Dispatcher any(options, &credentials_, &handlers_, nullptr);
   Credential test{"test", "test", "", std::nullopt, "", "", ""};
-  http::Request r = Query("Action=GetCallerIdentity&Version=2011-06-15");
+  http::Request r = QueryRequest("Action=GetCallerIdentity&Version=2011-06-15");
   SignRequest(r, test, "us-east-1", "sts", clock_.Now());
   http::Response response;
   any.Handle(r, response);

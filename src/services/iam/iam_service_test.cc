@@ -9,9 +9,13 @@
 #include "core/common/strings.h"
 #include "core/store/sqlite_store.h"
 #include "core/store/test_support.h"
+#include "test_support/requests.h"
 
 namespace gantry::services::iam {
 namespace {
+
+using test_support::JsonRequest;
+using test_support::QueryRequest;
 
 constexpr char kAccount[] = "000000000000";
 
@@ -91,29 +95,6 @@ class IamServiceTest : public ::testing::Test {
     return response;
   }
 
-  static http::Request Query(std::string body) {
-    http::Request r;
-    r.method = "POST";
-    r.target = r.path = "/";
-    r.headers.Add("Host", "localhost:4566");
-    r.headers.Add("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
-    r.body = std::move(body);
-    r.body_size = r.body.size();
-    return r;
-  }
-
-  static http::Request Json(std::string target, std::string body) {
-    http::Request r;
-    r.method = "POST";
-    r.target = r.path = "/";
-    r.headers.Add("Host", "localhost:4566");
-    r.headers.Add("Content-Type", "application/x-amz-json-1.1");
-    r.headers.Add("X-Amz-Target", std::move(target));
-    r.body = std::move(body);
-    r.body_size = r.body.size();
-    return r;
-  }
-
   static std::string Allow(const std::string& action, const std::string& resource = "*") {
     return R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":")" + action + R"(","Resource":")" +
            resource + R"("}]})";
@@ -131,7 +112,7 @@ class IamServiceTest : public ::testing::Test {
 
 TEST_F(IamServiceTest, SignedRequestsOfAUserAreAuthorizedAndPolicyChangesApplyAtOnce) {
   aws::Credential key = MakeUserKey("alice");
-  http::Response denied = Send(Query("Action=ListUsers&Version=2010-05-08"), key, "iam");
+  http::Response denied = Send(QueryRequest("Action=ListUsers&Version=2010-05-08"), key, "iam");
   EXPECT_EQ(denied.status, 403);
   EXPECT_NE(denied.body.find("<Code>AccessDenied</Code>"), std::string::npos) << denied.body;
   EXPECT_NE(denied.body.find("User: arn:aws:iam::000000000000:user/alice is not authorized to perform: "
@@ -140,7 +121,7 @@ TEST_F(IamServiceTest, SignedRequestsOfAUserAreAuthorizedAndPolicyChangesApplyAt
             std::string::npos)
       << denied.body;
   Root("iam", "PutUserPolicy", {{"UserName", "alice"}, {"PolicyName", "p"}, {"PolicyDocument", Allow("iam:List*")}});
-  http::Response allowed = Send(Query("Action=ListUsers&Version=2010-05-08"), key, "iam");
+  http::Response allowed = Send(QueryRequest("Action=ListUsers&Version=2010-05-08"), key, "iam");
   EXPECT_EQ(allowed.status, 200) << allowed.body;
   EXPECT_NE(allowed.body.find("<UserName>alice</UserName>"), std::string::npos);
 }
@@ -149,9 +130,9 @@ TEST_F(IamServiceTest, AllowedCallsReachTheHandlerAndDeniedJsonCallsAre400) {
   aws::Credential key = MakeUserKey("lister");
   Root("iam", "PutUserPolicy",
        {{"UserName", "lister"}, {"PolicyName", "p"}, {"PolicyDocument", Allow("events:List*")}});
-  http::Response allowed = Send(Json("AWSEvents.ListRules", "{}"), key, "events");
+  http::Response allowed = Send(JsonRequest("AWSEvents.ListRules", "{}"), key, "events");
   EXPECT_EQ(allowed.status, 501) << allowed.body;  // no events handlers in this test: NotImplemented
-  http::Response denied = Send(Json("AWSEvents.PutRule", R"j({"Name":"r","ScheduleExpression":"rate(1 hour)"})j"),
+  http::Response denied = Send(JsonRequest("AWSEvents.PutRule", R"j({"Name":"r","ScheduleExpression":"rate(1 hour)"})j"),
                                key, "events");
   EXPECT_EQ(denied.status, 400) << denied.body;
   Document body = Document::parse(denied.body);
@@ -169,7 +150,7 @@ TEST_F(IamServiceTest, InactiveAndDeletedKeysAreNotResolved) {
             "arn:aws:iam::000000000000:user/keys");
   Root("iam", "UpdateAccessKey", {{"UserName", "keys"}, {"AccessKeyId", key.access_key_id}, {"Status", "Inactive"}});
   EXPECT_FALSE(service_->credentials()->Lookup(key.access_key_id).has_value());
-  http::Response r = Send(Query("Action=GetUser&Version=2010-05-08"), key, "iam");
+  http::Response r = Send(QueryRequest("Action=GetUser&Version=2010-05-08"), key, "iam");
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.body.find("InvalidClientTokenId"), std::string::npos);
   Root("iam", "DeleteAccessKey", {{"UserName", "keys"}, {"AccessKeyId", key.access_key_id}});
