@@ -35,17 +35,12 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gantry_server import free_port  # noqa: E402
+
 RARE_TERM = "OutOfMemoryError"       # one line in 10,000: most blocks are ruled out by their trigram filter
 DENSE_TERM = "SocketTimeoutException"  # one line in 700: in nearly every block, a pure decompress-and-search
 BATCH_LIMIT = 1048576
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:

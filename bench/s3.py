@@ -22,7 +22,7 @@ import argparse
 import os
 import shutil
 import signal
-import socket
+import sys
 import statistics
 import subprocess
 import tempfile
@@ -32,13 +32,8 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gantry_server import free_port  # noqa: E402
 
 
 def read_credentials(state_dir):

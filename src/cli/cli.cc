@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/build_command.h"
 #include "core/common/log.h"
 #include "server/config.h"
 #include "server/gantry_server.h"
@@ -19,6 +20,7 @@ namespace {
 constexpr const char* kUsage = R"USAGE(usage: gantry <command> [flags]
 
 commands:
+  build     run ./buildspec.yml in place, as CodeBuild would (gantry build --help)
   up        start the server (foreground; SIGTERM or Ctrl-C stops it gracefully)
   env       print shell exports for the root credentials: eval "$(gantry env)"
   version   print the version
@@ -32,6 +34,7 @@ flags (also as environment variables):
   --accept-any-credentials   GANTRY_ACCEPT_ANY_CREDENTIALS=1
                              skip SigV4: every request runs as the root principal (unsafe)
   --oidc-jwks FILE           GANTRY_OIDC_JWKS         JWKS file verifying web identity tokens (STS)
+  --concurrent-builds N      GANTRY_CONCURRENT_BUILDS CodeBuild builds running at once, default 4
 )USAGE";
 
 std::string EndpointUrl(const server::Config& config, uint16_t port) {
@@ -112,6 +115,7 @@ int Env(const std::vector<std::string>& args) {
 int Run(int argc, char** argv) {
   std::string command = argc > 1 ? argv[1] : "help";
   std::vector<std::string> args(argv + (argc > 1 ? 2 : 1), argv + argc);
+  if (command == "build") return Build(args);
   if (command == "up") return Up(args);
   if (command == "env") return Env(args);
   if (command == "version" || command == "--version") {

@@ -20,6 +20,17 @@ Status CheckAccountId(const std::string& id) {
   return Status::Ok();
 }
 
+// A positive count (1-1000) for flag.
+Status ParseCount(const std::string& flag, const std::string& text, int& out) {
+  char* end = nullptr;
+  long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 1 || value > 1000) {
+    return Status::InvalidArgument(flag + " must be a number from 1 to 1000, got '" + text + "'");
+  }
+  out = static_cast<int>(value);
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string DefaultStateDir() {
@@ -54,6 +65,9 @@ StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
   if (const char* v = Env("GANTRY_ACCEPT_ANY_CREDENTIALS")) c.accept_any_credentials = Truthy(v);
   if (const char* v = Env("GANTRY_LOG_LEVEL")) c.log_level = v;
   if (const char* v = Env("GANTRY_OIDC_JWKS")) c.oidc_jwks = v;
+  if (const char* v = Env("GANTRY_CONCURRENT_BUILDS")) {
+    GANTRY_RETURN_IF_ERROR(ParseCount("--concurrent-builds", v, c.concurrent_builds));
+  }
 
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
@@ -82,6 +96,9 @@ StatusOr<Config> ParseConfig(const std::vector<std::string>& args) {
       GANTRY_ASSIGN_OR_RETURN(c.log_level, take());
     } else if (flag == "--oidc-jwks") {
       GANTRY_ASSIGN_OR_RETURN(c.oidc_jwks, take());
+    } else if (flag == "--concurrent-builds") {
+      GANTRY_ASSIGN_OR_RETURN(std::string v, take());
+      GANTRY_RETURN_IF_ERROR(ParseCount(flag, v, c.concurrent_builds));
     } else if (flag == "--accept-any-credentials") {
       c.accept_any_credentials = true;
     } else {

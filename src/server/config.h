@@ -17,6 +17,7 @@ struct Config {
   bool accept_any_credentials = false;
   std::string log_level = "info";
   std::string oidc_jwks;   // JWKS file that verifies web identity tokens (AssumeRoleWithWebIdentity)
+  int concurrent_builds = 4;  // CodeBuild builds running at once; more wait QUEUED
 };
 
 // The default state directory for this user.

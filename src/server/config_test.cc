@@ -27,6 +27,13 @@ TEST(ConfigTest, Flags) {
   EXPECT_TRUE(c->accept_any_credentials);
 }
 
+TEST(ConfigTest, ConcurrentBuilds) {
+  EXPECT_EQ(ParseConfig({})->concurrent_builds, 4);
+  EXPECT_EQ(ParseConfig({"--concurrent-builds", "12"})->concurrent_builds, 12);
+  EXPECT_EQ(ParseConfig({"--concurrent-builds=0"}).status().message(),
+            "--concurrent-builds must be a number from 1 to 1000, got '0'");
+}
+
 TEST(ConfigTest, Ipv6Listen) {
   std::string host;
   uint16_t port;

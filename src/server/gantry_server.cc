@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/aws/sigv2.h"
 #include "core/common/log.h"
 #include "core/store/sqlite_store.h"
 #include "server/services.h"
@@ -71,8 +72,30 @@ Status EmptyDir(const std::string& path) {
   return Status::Ok();
 }
 
-// S3 object and part uploads are the only bodies allowed past the API limit; they go to disk.
+// Signed with SigV4 or SigV2 (header or presigned query): an AWS API request.
+bool IsAwsSigned(const http::Request& request) {
+  return aws::PeekCredentialScope(request).has_value() || aws::IsSigV2Request(request);
+}
+
+// A git smart HTTP POST (CodeCommit's /v1/repos/<name>/git-upload-pack or git-receive-pack): git
+// sends Basic credentials or none, never an AWS signature.
+bool IsGitRpc(const http::Request& head) {
+  auto ends_with = [&](std::string_view suffix) {
+    return head.path.size() >= suffix.size() && head.path.compare(head.path.size() - suffix.size(), suffix.size(),
+                                                                  suffix) == 0;
+  };
+  return head.method == "POST" && head.path.rfind("/v1/repos/", 0) == 0 &&
+         (ends_with("/git-upload-pack") || ends_with("/git-receive-pack")) && !IsAwsSigned(head);
+}
+
+// S3 object and part uploads, and git pushes, are the only bodies allowed past the API limit; they
+// go to disk.
 http::BodyPolicy ChooseBodyPolicy(const http::Request& head) {
+  // Without credentials the request gets a 401 (git then asks its helper): no reason to take a big body.
+  if (IsGitRpc(head)) {
+    return head.headers.Has("Authorization") ? http::BodyPolicy{http::BodySink::kFile, kMaxStreamingBody}
+                                             : http::BodyPolicy{http::BodySink::kMemory, kMaxApiBody};
+  }
   bool put = head.method == "PUT" || head.method == "POST";
   std::string_view authorization = head.headers.Get("Authorization");
   bool s3 = authorization.find("/s3/aws4_request") != std::string_view::npos ||
@@ -117,14 +140,30 @@ Status GantryServer::Start() {
   deps.ids = RandomIdSource::Instance();
   deps.client = dispatcher_.get();
   deps.oidc_jwks_file = config_.oidc_jwks;
+  deps.concurrent_builds = config_.concurrent_builds;
+  deps.endpoint = [this] {
+    std::string host = config_.host.find(':') != std::string::npos ? "[" + config_.host + "]" : config_.host;
+    if (host == "0.0.0.0" || host == "[::]") host = "localhost";
+    return "http://" + host + ":" + std::to_string(port());
+  };
   services_ = MakeServices(deps);
   for (auto& service : services_) {
     service->RegisterHandlers(handlers_);
     if (const aws::CredentialResolver* resolver = service->credentials()) chain->Add(resolver);
-    if (aws::Authorizer* authorizer = service->authorizer()) dispatcher_->SetAuthorizer(authorizer);
+    if (aws::Authorizer* authorizer = service->authorizer()) {
+      dispatcher_->SetAuthorizer(authorizer);
+      http_context_.authorizer = authorizer;
+    }
+    if (const aws::ServicePasswordVerifier* verifier = service->service_passwords()) {
+      http_context_.service_passwords = verifier;
+    }
     if (aws::RequestObserver* observer = service->observer()) dispatcher_->AddObserver(observer);
   }
   credentials_ = std::move(chain);
+  http_context_.account_id = config_.account_id;
+  http_context_.region = config_.region;
+  http_context_.accept_any_credentials = config_.accept_any_credentials;
+  http_context_.credentials = credentials_.get();
   for (auto& service : services_) GANTRY_RETURN_IF_ERROR(service->Start());
 
   http::ServerOptions http_options;
@@ -162,6 +201,14 @@ void GantryServer::Route(http::Request& request, http::Response& response) {
     if (request.path == "/_localstack/health") return WriteHealth(true, response);
     if (request.path == "/_gantry/metrics") return WriteMetrics(response);
     if (request.path.rfind("/_gantry/", 0) == 0 && ServeAdmin(request, response)) return;
+  }
+  if (!IsAwsSigned(request)) {
+    for (auto& service : services_) {
+      if (service->ServeHttp(request, http_context_, response)) {
+        if (response.status >= 400) errors_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+    }
   }
   dispatcher_->Handle(request, response);
   if (response.status >= 400) errors_.fetch_add(1, std::memory_order_relaxed);

@@ -43,6 +43,7 @@ class GantryServer {
   aws::HandlerTable handlers_;
   std::vector<std::unique_ptr<aws::Service>> services_;
   std::unique_ptr<aws::Dispatcher> dispatcher_;
+  aws::HttpServeContext http_context_;  // for services' own HTTP paths (git smart HTTP)
   std::unique_ptr<http::Server> http_;
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> errors_{0};

@@ -1,6 +1,11 @@
 #include "server/services.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "services/cloudtrail/cloudtrail_service.h"
+#include "services/codebuild/codebuild_service.h"
+#include "services/codecommit/codecommit_service.h"
 #include "services/events/events_service.h"
 #include "services/iam/iam_service.h"
 #include "services/logs/logs_service.h"
@@ -31,6 +36,30 @@ std::vector<std::unique_ptr<aws::Service>> MakeServices(const ServiceDeps& deps)
   services.push_back(std::make_unique<services::secretsmanager::SecretsManagerService>(deps.store, deps.clock, deps.ids,
                                                                                      deps.state_dir));
   services.push_back(std::make_unique<services::ssm::SsmService>(deps.store, deps.clock, deps.ids, deps.state_dir));
+  services::codecommit::CodeCommitDeps codecommit;
+  codecommit.store = deps.store;
+  codecommit.clock = deps.clock;
+  codecommit.ids = deps.ids;
+  codecommit.client = deps.client;
+  codecommit.repos_root = deps.state_dir + "/codecommit/repos";
+  codecommit.work_dir = deps.state_dir + "/codecommit";
+  codecommit.account_id = deps.account_id;
+  codecommit.region = deps.region;
+  codecommit.endpoint = deps.endpoint;
+  services.push_back(std::make_unique<services::codecommit::CodeCommitService>(std::move(codecommit)));
+  // Last, so that it is stopped first: builds it ends still write their logs and events.
+  services::codebuild::CodeBuildOptions codebuild;
+  codebuild.state_dir = deps.state_dir;
+  codebuild.concurrent_builds = deps.concurrent_builds;
+  codebuild.endpoint = deps.endpoint;
+  codebuild.engine = services::codebuild::MakeRuntimeEngine;
+  // A test knob, not a setting: how many seconds a minute of build and queued timeouts lasts, so
+  // that end-to-end tests see timeouts (whose minimum is 5 minutes) in seconds.
+  if (const char* minute = std::getenv("GANTRY_TEST_BUILD_MINUTE_SECONDS")) {
+    codebuild.minute = std::chrono::seconds(std::max(1, std::atoi(minute)));
+  }
+  services.push_back(std::make_unique<services::codebuild::CodeBuildService>(deps.store, deps.clock, deps.ids,
+                                                                             deps.client, std::move(codebuild)));
   return services;
 }
 

@@ -1,6 +1,7 @@
 // The explicit list of services this binary serves (no static registration).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct ServiceDeps {
   IdSource* ids = nullptr;
   aws::Client* client = nullptr;  // in-process calls to other services
   std::string oidc_jwks_file;     // --oidc-jwks: keys of web identity tokens (STS)
+  // http://host:port the server listens on (known once it listens; for in-process clone URLs).
+  std::function<std::string()> endpoint;
+  int concurrent_builds = 4;      // --concurrent-builds (CodeBuild)
 };
 
 std::vector<std::unique_ptr<aws::Service>> MakeServices(const ServiceDeps& deps);

@@ -27,6 +27,17 @@ def _find_aws_v1():
 AWS_V1 = _find_aws_v1()
 
 
+def wait_for(condition, timeout=60.0, what="condition"):
+    """Polls condition() until it returns something true, and returns that."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class Gantry:
     """One server process. start() waits for the printed bound address."""
 

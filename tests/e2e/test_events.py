@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from harness import Gantry, GantryTestCase
+from harness import Gantry, GantryTestCase, wait_for
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -18,16 +18,6 @@ REGION = "us-east-1"
 
 def bus_arn(name):
     return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
-
-
-def wait_for(condition, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class HookServer:

@@ -33,9 +33,11 @@ Default DefaultFor(StatusCode code) {
 }
 
 // Services whose constraint violations are not ValidationException: CloudWatch Logs answers
-// "1 validation error detected: ..." with InvalidParameterException.
+// "1 validation error detected: ..." with InvalidParameterException, CodeBuild with
+// InvalidInputException.
 const char* ValidationCodeOverride(const ServiceModel* model) {
   if (model && model->service() == "logs") return "InvalidParameterException";
+  if (model && model->service() == "codebuild") return "InvalidInputException";
   return nullptr;
 }
 

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -106,6 +107,29 @@ class RequestObserver {
   virtual void OnRequestComplete(const RequestContext& ctx, const Document& input, const Status& result) = 0;
 };
 
+// Verifies the user name and password of a service-specific credential (IAM's HTTPS Git
+// credentials, CreateServiceSpecificCredential). Must be thread-safe.
+class ServicePasswordVerifier {
+ public:
+  virtual ~ServicePasswordVerifier() = default;
+  // The owner of the active credential for service_name ("codecommit.amazonaws.com") with this
+  // user name and password, or nullopt.
+  virtual std::optional<Principal> VerifyServicePassword(std::string_view service_name, std::string_view user_name,
+                                                         std::string_view password) const = 0;
+};
+
+// What the server hands a service serving HTTP paths of its own, outside the AWS protocols
+// (CodeCommit's git smart HTTP): the server's defaults and the request chain's pieces, so the
+// service authenticates and authorizes such requests itself.
+struct HttpServeContext {
+  std::string account_id;
+  std::string region;
+  bool accept_any_credentials = false;                          // every request runs as root
+  const CredentialResolver* credentials = nullptr;              // access keys: root, IAM, STS
+  Authorizer* authorizer = nullptr;                             // null: allow all
+  const ServicePasswordVerifier* service_passwords = nullptr;   // null: none issued
+};
+
 // A service: a model name, its handlers, and lifecycle hooks for its engine. A service may also
 // contribute to the request chain: credentials it issues (IAM keys, STS sessions), the
 // authorizer (IAM policy evaluation), an observer (CloudTrail). The server wires what is offered.
@@ -127,7 +151,14 @@ class Service {
     return false;
   }
 
+  // A request that is not AWS-signed (no SigV4/SigV2) for a path the service may own outside the
+  // AWS protocols, e.g. CodeCommit's /v1/repos/<name>/... Returns false when it is not the service's.
+  virtual bool ServeHttp(http::Request& request, const HttpServeContext& context, http::Response& response) {
+    return false;
+  }
+
   virtual const CredentialResolver* credentials() const { return nullptr; }
+  virtual const ServicePasswordVerifier* service_passwords() const { return nullptr; }
   virtual Authorizer* authorizer() { return nullptr; }
   virtual RequestObserver* observer() { return nullptr; }
 };

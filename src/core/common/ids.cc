@@ -1,6 +1,8 @@
 #include "core/common/ids.h"
 
-#include <openssl/rand.h>
+#include <sys/random.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <stdexcept>
@@ -46,9 +48,13 @@ std::string IdSource::FromAlphabet(size_t n, std::string_view alphabet) {
 }
 
 std::string RandomIdSource::Bytes(size_t n) {
+  // getrandom(2): the kernel's CSPRNG, with no user-space generator to set up first.
   std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
-    throw std::runtime_error("RAND_bytes failed");  // the OS CSPRNG failing is not recoverable
+  for (size_t filled = 0; filled < n;) {
+    ssize_t got = ::getrandom(out.data() + filled, n - filled, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw std::runtime_error("getrandom failed");  // the OS CSPRNG failing is not recoverable
+    filled += static_cast<size_t>(got);
   }
   return out;
 }

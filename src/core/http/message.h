@@ -51,6 +51,7 @@ struct Response {
   std::string body_file;      // send this file as the body instead of `body`
   uint64_t file_offset = 0;   // with body_file: first byte and length to send
   uint64_t file_length = 0;
+  bool remove_body_file = false;  // body_file is a spool file the server deletes once sent
 };
 
 // Decodes application/x-www-form-urlencoded text (a query string or a form body) into ordered

@@ -917,6 +917,10 @@ void Server::Impl::Serve(Connection* conn) {
       if (stopping.load(std::memory_order_acquire)) keep_alive = false;
       uint64_t body_bytes = 0;
       bool ok = WriteResponse(fd, buffers, req, read, resp, keep_alive, body_bytes);
+      if (resp.remove_body_file && !resp.body_file.empty() && ::unlink(resp.body_file.c_str()) != 0 &&
+          errno != ENOENT) {
+        GANTRY_LOG(kWarn, "http: cannot remove response file " << resp.body_file << ": " << std::strerror(errno));
+      }
       if (log::Enabled(log::Level::kDebug)) {
         auto micros = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - source.request_start());
         GANTRY_LOG(kDebug, "http: " << (read.head_parsed ? std::string_view(req.method) : std::string_view("-"))

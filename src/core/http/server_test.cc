@@ -452,6 +452,26 @@ TEST_F(ServerTest, BodyFileResponseSendsTheRange) {
   EXPECT_TRUE(r->body == content.substr(10));
 }
 
+TEST_F(ServerTest, RemovableBodyFileIsDeletedOnceSent) {
+  const std::string path = spool_dir_ + "/response";
+  std::ofstream(path, std::ios::binary) << "HEADERSbody";
+  Start([&](Request&, Response& resp) {
+    resp.body_file = path;
+    resp.file_offset = 7;
+    resp.remove_body_file = true;
+  });
+  TestClient client(port());
+  ASSERT_TRUE(client.Send(GetRequest("/")));
+  auto r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "body");
+  ASSERT_TRUE(client.Send(GetRequest("/")));  // the next request on the connection: the file is gone
+  r = client.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);
+  EXPECT_FALSE(fs::exists(path));
+}
+
 TEST_F(ServerTest, MissingBodyFileIs500) {
   Start([&](Request&, Response& resp) { resp.body_file = spool_dir_ + "/nope"; });
   TestClient client(port());

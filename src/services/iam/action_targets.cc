@@ -316,6 +316,48 @@ void CodeBuildTargets(const aws::RequestContext& ctx, const Document& input, Act
     for (const Document& n : input["names"]) {
       if (n.is_string()) out.checks.push_back({action, project(n.get<std::string>())});
     }
+  } else if (input.contains("id") || input.contains("ids")) {
+    // Build operations are checked on the build's project: a build id is "<project>:<uuid>" (or a
+    // build ARN, ...:build/<project>:<uuid>).
+    std::set<std::string> projects;
+    auto add_build = [&](const Document& id) {
+      if (!id.is_string()) return;
+      std::string text = id.get<std::string>();
+      if (size_t build = text.find(":build/"); IsArn(text) && build != std::string::npos) text = text.substr(build + 7);
+      if (size_t colon = text.find(':'); colon != std::string::npos && colon > 0) projects.insert(text.substr(0, colon));
+    };
+    if (input.contains("id")) add_build(input["id"]);
+    for (const Document& id : input.value("ids", Document::array())) add_build(id);
+    for (const std::string& name : projects) out.checks.push_back({action, project(name)});
+  }
+  if (out.checks.empty()) out.checks.push_back({action, "*"});
+}
+
+// ---- CodeCommit ----
+
+// Operations on a repository are checked on its ARN (arn:aws:codecommit:<region>:<account>:<name>),
+// as are codecommit:GitPull and codecommit:GitPush, which CodeCommit's git smart HTTP checks itself
+// (AuthorizeAction) since they are not API operations. Approval rule templates, ListRepositories
+// and operations naming only a pull request id are checked on "*".
+void CodeCommitTargets(const aws::RequestContext& ctx, const Document& input, ActionTargets& out) {
+  std::string action = "codecommit:" + ctx.operation->name;
+  auto repository = [&](const std::string& name) { return RegionalArn(ctx, "codecommit", name); };
+  if (input.contains("repositoryName")) {
+    out.checks.push_back({action, repository(Str(input, "repositoryName"))});
+  } else if (input.contains("resourceArn")) {
+    out.checks.push_back({action, Str(input, "resourceArn")});
+  } else if (input.contains("repositoryNames") && input["repositoryNames"].is_array()) {
+    std::set<std::string> arns;
+    for (const Document& n : input["repositoryNames"]) {
+      if (n.is_string()) arns.insert(repository(n.get<std::string>()));
+    }
+    for (const std::string& arn : arns) out.checks.push_back({action, arn});
+  } else if (input.contains("targets") && input["targets"].is_array()) {
+    std::set<std::string> arns;
+    for (const Document& t : input["targets"]) {
+      if (t.is_object()) arns.insert(repository(Str(t, "repositoryName")));
+    }
+    for (const std::string& arn : arns) out.checks.push_back({action, arn});
   }
   if (out.checks.empty()) out.checks.push_back({action, "*"});
 }
@@ -432,6 +474,8 @@ ActionTargets TargetsFor(const aws::RequestContext& ctx, const Document& input, 
     CloudTrailTargets(ctx, input, out);
   } else if (service == "codebuild") {
     CodeBuildTargets(ctx, input, out);
+  } else if (service == "codecommit") {
+    CodeCommitTargets(ctx, input, out);
   } else if (service == "sts") {
     StsTargets(ctx, input, out);
   } else if (service == "iam") {

@@ -33,10 +33,32 @@ std::optional<aws::Credential> AccessKeyResolver::Lookup(std::string_view access
   return credential;
 }
 
+std::optional<aws::Principal> ServiceCredentialVerifier::VerifyServicePassword(std::string_view service_name,
+                                                                               std::string_view user_name,
+                                                                               std::string_view password) const {
+  auto user = store_->Get(kServiceUserTable, account_id_, user_name);
+  if (!user.ok() || !*user) return std::nullopt;
+  auto credential = store_->Get(kServiceCredentialTable, account_id_, (**user).doc.value("Id", ""));
+  if (!credential.ok() || !*credential) return std::nullopt;
+  const Document& c = (**credential).doc;
+  if (c.value("ServiceName", "") != service_name || c.value("Status", "") != "Active" ||
+      c.value("ServiceUserName", "") != user_name || !ServicePasswordMatches(c.value("ServicePasswordHash", ""), password)) {
+    return std::nullopt;
+  }
+  auto owner = store_->Get(kUserTable, account_id_, Key(c.value("UserName", "")));
+  if (!owner.ok() || !*owner) return std::nullopt;
+  aws::Principal principal;
+  principal.account_id = account_id_;
+  principal.arn = (**owner).doc.value("Arn", "");
+  principal.user_id = (**owner).doc.value("UserId", "");
+  return principal;
+}
+
 IamService::IamService(store::Store* store, Clock* clock, IdSource* ids, aws::Client* client, std::string account_id)
     : deps_{store, clock, ids, &generation_},
-      credentials_(store, std::move(account_id), &generation_),
-      authorizer_(deps_, client) {}
+      credentials_(store, account_id, &generation_),
+      authorizer_(deps_, client),
+      service_passwords_(store, std::move(account_id)) {}
 
 void IamService::RegisterHandlers(aws::HandlerTable& table) {
   RegisterUserHandlers(table, deps_);

@@ -38,6 +38,20 @@ class AccessKeyResolver final : public aws::CredentialResolver {
   mutable std::unordered_map<std::string, aws::Credential> cache_;
 };
 
+// HTTPS Git credentials (CreateServiceSpecificCredential) of the account's IAM users, for
+// CodeCommit's git smart HTTP: an active credential of the service with the user name and password.
+class ServiceCredentialVerifier final : public aws::ServicePasswordVerifier {
+ public:
+  ServiceCredentialVerifier(store::Store* store, std::string account_id)
+      : store_(store), account_id_(std::move(account_id)) {}
+  std::optional<aws::Principal> VerifyServicePassword(std::string_view service_name, std::string_view user_name,
+                                                      std::string_view password) const override;
+
+ private:
+  store::Store* store_;
+  std::string account_id_;
+};
+
 class IamService final : public aws::Service {
  public:
   // Pointers must outlive the service; client is used for resource-based policies of other
@@ -48,12 +62,14 @@ class IamService final : public aws::Service {
   void RegisterHandlers(aws::HandlerTable& table) override;
   const aws::CredentialResolver* credentials() const override { return &credentials_; }
   aws::Authorizer* authorizer() override { return &authorizer_; }
+  const aws::ServicePasswordVerifier* service_passwords() const override { return &service_passwords_; }
 
  private:
   std::atomic<uint64_t> generation_{0};
   IamDeps deps_;
   AccessKeyResolver credentials_;
   IamAuthorizer authorizer_;
+  ServiceCredentialVerifier service_passwords_;
 };
 
 }  // namespace gantry::services::iam

@@ -230,6 +230,27 @@ TEST_F(IamServiceTest, InProcessRoleSessionsUseTheRolePolicies) {
             StatusCode::kUnimplemented);
 }
 
+TEST_F(IamServiceTest, CodeBuildBuildOperationsAreCheckedOnTheBuildsProject) {
+  Root("iam", "CreateUser", {{"UserName", "dev"}});
+  Root("iam", "PutUserPolicy",
+       {{"UserName", "dev"},
+        {"PolicyName", "builds"},
+        {"PolicyDocument", Allow("codebuild:*", "arn:aws:codebuild:us-east-1:000000000000:project/app")}});
+  std::string id = "app:0d2c8b1e-8c1a-4f6e-9d2b-3f1a2b3c4d5e";
+  // Allowed: reaches the (absent) CodeBuild handler.
+  EXPECT_EQ(As(User("dev"), "codebuild", "BatchGetBuilds", {{"ids", {id}}}).status().code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(As(User("dev"), "codebuild", "StopBuild", {{"id", "arn:aws:codebuild:us-east-1:000000000000:build/" + id}})
+                .status()
+                .code(),
+            StatusCode::kUnimplemented);
+  auto denied = As(User("dev"), "codebuild", "BatchGetBuilds", {{"ids", {id, "other:0d2c8b1e-8c1a-4f6e-9d2b-3f1a2b3c4d5e"}}});
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.status().message(),
+            "User: arn:aws:iam::000000000000:user/dev is not authorized to perform: codebuild:BatchGetBuilds on "
+            "resource: arn:aws:codebuild:us-east-1:000000000000:project/other because no identity-based policy allows "
+            "the codebuild:BatchGetBuilds action");
+}
+
 TEST_F(IamServiceTest, PolicyDocumentsAreUrlEncodedAndVersionsLimited) {
   std::string text = Allow("s3:GetObject");
   Document created = Root("iam", "CreatePolicy", {{"PolicyName", "p"}, {"PolicyDocument", text}});
@@ -277,6 +298,53 @@ TEST_F(IamServiceTest, AnonymousCallersAreDeniedExceptForUnsignedOperations) {
                 {{"RoleArn", "arn:aws:iam::000000000000:role/ci"}, {"RoleSessionName", "ci"},
                  {"WebIdentityToken", "x.y.z"}});
   EXPECT_EQ(web.status().code(), StatusCode::kUnimplemented);
+}
+
+TEST_F(IamServiceTest, HttpsGitCredentialsAreVerifiedForCodeCommit) {
+  Root("iam", "CreateUser", {{"UserName", "dev"}});
+  Document created = Root("iam", "CreateServiceSpecificCredential",
+                          {{"UserName", "dev"}, {"ServiceName", "codecommit.amazonaws.com"}})["ServiceSpecificCredential"];
+  std::string user = created["ServiceUserName"];
+  std::string password = created["ServicePassword"];
+  const aws::ServicePasswordVerifier* verifier = service_->service_passwords();
+  auto principal = verifier->VerifyServicePassword("codecommit.amazonaws.com", user, password);
+  ASSERT_TRUE(principal);
+  EXPECT_EQ(principal->arn, "arn:aws:iam::000000000000:user/dev");
+  EXPECT_EQ(principal->user_id.substr(0, 4), "AIDA");
+  EXPECT_FALSE(verifier->VerifyServicePassword("codecommit.amazonaws.com", user, password + "x"));
+  EXPECT_FALSE(verifier->VerifyServicePassword("cassandra.amazonaws.com", user, password));
+  EXPECT_FALSE(verifier->VerifyServicePassword("codecommit.amazonaws.com", "nobody-at-000000000000", password));
+  Root("iam", "UpdateServiceSpecificCredential",
+       {{"UserName", "dev"}, {"ServiceSpecificCredentialId", created["ServiceSpecificCredentialId"]},
+        {"Status", "Inactive"}});
+  EXPECT_FALSE(verifier->VerifyServicePassword("codecommit.amazonaws.com", user, password));
+}
+
+TEST_F(IamServiceTest, CodeCommitOperationsAndGitActionsAreCheckedOnTheRepository) {
+  Root("iam", "CreateUser", {{"UserName", "dev"}});
+  Root("iam", "PutUserPolicy",
+       {{"UserName", "dev"},
+        {"PolicyName", "repo"},
+        {"PolicyDocument", Allow("codecommit:*", "arn:aws:codecommit:us-east-1:000000000000:app")}});
+  // Allowed: reaches the (absent) CodeCommit handler.
+  EXPECT_EQ(As(User("dev"), "codecommit", "GetRepository", {{"repositoryName", "app"}}).status().code(),
+            StatusCode::kUnimplemented);
+  auto denied = As(User("dev"), "codecommit", "BatchGetRepositories", {{"repositoryNames", {"app", "other"}}});
+  EXPECT_EQ(denied.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(denied.status().message().find("on resource: arn:aws:codecommit:us-east-1:000000000000:other"),
+            std::string::npos);
+  aws::RequestContext git;
+  git.principal = User("dev");
+  git.account_id = kAccount;
+  git.region = "us-east-1";
+  git.time = clock_.Now();
+  EXPECT_TRUE(service_->authorizer()
+                  ->AuthorizeAction(git, "codecommit:GitPush", "arn:aws:codecommit:us-east-1:000000000000:app")
+                  .ok());
+  EXPECT_EQ(service_->authorizer()
+                ->AuthorizeAction(git, "codecommit:GitPull", "arn:aws:codecommit:us-east-1:000000000000:other")
+                .code(),
+            StatusCode::kPermissionDenied);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/common/crypto.h"
 #include "core/common/strings.h"
 #include "services/iam/aws_managed.h"
 
@@ -73,6 +74,12 @@ std::optional<std::string> RoleNameOfArn(std::string_view arn) {
   std::string name(rest.substr(rest.rfind('/') == std::string_view::npos ? 0 : rest.rfind('/') + 1));
   if (name.empty()) return std::nullopt;
   return name;
+}
+
+bool ServicePasswordMatches(std::string_view stored_hash, std::string_view password) {
+  std::vector<std::string_view> parts = Split(stored_hash, '$');
+  if (parts.size() != 3 || parts[0] != "sha256") return false;
+  return ConstantTimeEquals(HexEncode(Sha256(std::string(parts[1]) + std::string(password))), parts[2]);
 }
 
 double Now(const IamDeps& deps) {

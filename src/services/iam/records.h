@@ -94,6 +94,10 @@ std::optional<PolicyRef> ParsePolicyArn(std::string_view arn);
 // A role name from a role ARN (arn:aws:iam::<acct>:role/<path><name>).
 std::optional<std::string> RoleNameOfArn(std::string_view arn);
 
+// Whether password is the one behind a stored ServicePasswordHash ("sha256$<salt hex>$<hex of
+// SHA-256(salt + password)>"); constant-time.
+bool ServicePasswordMatches(std::string_view stored_hash, std::string_view password);
+
 // Epoch seconds now (Documents carry timestamps as epoch seconds).
 double Now(const IamDeps& deps);
 

@@ -1,0 +1,823 @@
+#include "runtime/build/build_runner.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "runtime/build/artifact_selection.h"
+#include "runtime/build/build_log.h"
+#include "runtime/build/sandbox.h"
+#include "runtime/build/shell_session.h"
+
+namespace gantry::runtime {
+
+std::string_view PhaseName(BuildPhaseType type) {
+  static constexpr std::array<std::string_view, 11> kNames = {
+      "SUBMITTED", "QUEUED",     "PROVISIONING",     "DOWNLOAD_SOURCE", "INSTALL",  "PRE_BUILD",
+      "BUILD",     "POST_BUILD", "UPLOAD_ARTIFACTS", "FINALIZING",      "COMPLETED"};
+  return kNames[static_cast<size_t>(type)];
+}
+
+std::string_view StatusName(BuildStatus status) {
+  static constexpr std::array<std::string_view, 6> kNames = {"SUCCEEDED",   "FAILED",  "FAULT",
+                                                             "TIMED_OUT", "IN_PROGRESS", "STOPPED"};
+  return kNames[static_cast<size_t>(status)];
+}
+
+namespace {
+
+constexpr size_t kRetryOutputLimit = 1 << 20;  // output kept per attempt for RETRY-regex matching
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+// The environment, in order of first definition; later definitions replace the value.
+class Environment {
+ public:
+  void Set(const std::string& name, std::string value) {
+    auto it = index_.find(name);
+    if (it == index_.end()) {
+      index_[name] = entries_.size();
+      entries_.emplace_back(name, std::move(value));
+    } else {
+      entries_[it->second].second = std::move(value);
+    }
+  }
+  const std::string* Get(const std::string& name) const {
+    auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &entries_[it->second].second;
+  }
+  const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+  std::map<std::string, size_t> index_;
+};
+
+// "arn:aws:secretsmanager:r:a:secret:name-x:key:stage:id" or "name:key:stage:id".
+std::array<std::string, 4> SplitSecretReference(const std::string& reference) {
+  std::vector<std::string> parts;
+  std::stringstream in(reference);
+  std::string part;
+  while (std::getline(in, part, ':')) parts.push_back(part);
+  if (!reference.empty() && reference.back() == ':') parts.emplace_back();
+  std::array<std::string, 4> out;
+  size_t id_parts = reference.rfind("arn:", 0) == 0 ? std::min<size_t>(7, parts.size()) : std::min<size_t>(1, parts.size());
+  for (size_t i = 0; i < id_parts; ++i) out[0] += (i > 0 ? ":" : "") + parts[i];
+  for (size_t i = 1; i < 4 && id_parts + i - 1 < parts.size(); ++i) out[i] = parts[id_parts + i - 1];
+  return out;
+}
+
+std::string FindOnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    std::string candidate = dir + "/" + program;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+std::string BashProgram() {
+  std::string bash = FindOnPath("bash");
+  return bash.empty() ? "/bin/bash" : bash;
+}
+
+std::string SanitizeName(const std::string& build_id) {
+  std::string out;
+  for (char c : build_id) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
+  if (out.empty()) out = "build";
+  if (out.size() > 100) out.resize(100);
+  return out;
+}
+
+PhaseContext ContextFromStatus(const Status& status, const std::string& default_code) {
+  return {status.aws_code().empty() ? default_code : status.aws_code(), status.message()};
+}
+
+// A hook's error fails its phase; an internal one (Gantry's own fault, not the build's) faults it.
+BuildStatus StatusForHookError(const Status& status) {
+  return status.code() == StatusCode::kInternal ? BuildStatus::kFault : BuildStatus::kFailed;
+}
+
+// A shell script that runs the next aws on PATH as `aws --endpoint-url "$AWS_ENDPOINT_URL" ...`:
+// the aws CLI v2 of these machines (2.9) ignores AWS_ENDPOINT_URL; v1 and boto3 read it.
+std::string AwsWrapper(const std::string& own_dir) {
+  return "#!/bin/sh\n"
+         "# Written by Gantry's build engine: passes AWS_ENDPOINT_URL to the aws CLI as --endpoint-url.\n"
+         "own=" + ShellQuote(own_dir) + "\n"
+         "real=\n"
+         "old_ifs=$IFS\n"
+         "IFS=:\n"
+         "for dir in $PATH; do\n"
+         "  if [ -n \"$dir\" ] && [ \"$dir\" != \"$own\" ] && [ -x \"$dir/aws\" ]; then real=$dir/aws; break; fi\n"
+         "done\n"
+         "IFS=$old_ifs\n"
+         "if [ -z \"$real\" ]; then echo 'aws: command not found' >&2; exit 127; fi\n"
+         "for arg in \"$@\"; do\n"
+         "  case $arg in --endpoint-url|--endpoint-url=*) exec \"$real\" \"$@\";; esac\n"
+         "done\n"
+         "if [ -n \"$AWS_ENDPOINT_URL\" ]; then exec \"$real\" --endpoint-url \"$AWS_ENDPOINT_URL\" \"$@\"; fi\n"
+         "exec \"$real\" \"$@\"\n";
+}
+
+class BuildExecution : public ShellListener {
+ public:
+  BuildExecution(const BuildRequest& request, BuildHooks& hooks, int stop_fd, const std::atomic<bool>& stop)
+      : request_(request), hooks_(hooks), stop_fd_(stop_fd), stop_(stop),
+        clock_(request.clock != nullptr ? *request.clock : *SystemClock::Instance()) {}
+
+  ~BuildExecution() override {
+    session_.reset();
+    if (output_read_fd_ >= 0) close(output_read_fd_);
+    if (sandbox_) sandbox_->Destroy(std::chrono::milliseconds(0));
+  }
+
+  BuildOutcome Run();
+
+  void OnCommandStart(size_t index) override {
+    if (current_commands_ != nullptr && index < current_commands_->size()) {
+      Log("Running command " + (*current_commands_)[index]);
+    }
+  }
+
+  void OnOutputLine(std::string_view line) override {
+    std::string masked = masker_.Mask(line);
+    if (collect_output_ && attempt_output_size_ < kRetryOutputLimit) {
+      attempt_output_size_ += masked.size();
+      attempt_output_.push_back(masked);
+    }
+    hooks_.OnLogLine(masked);
+  }
+
+ private:
+  enum class Step { kOk, kFailed, kInterrupted };
+
+  void BeginPhase(BuildPhaseType type, std::optional<TimePoint> start = std::nullopt) {
+    PhaseRecord record;
+    record.type = type;
+    record.start = start.value_or(clock_.Now());
+    outcome_.phases.push_back(record);
+    hooks_.OnPhase(outcome_.phases.back());
+  }
+
+  void EndPhase(BuildStatus status, std::vector<PhaseContext> contexts = {},
+                std::optional<TimePoint> end = std::nullopt) {
+    PhaseRecord& record = outcome_.phases.back();
+    record.end = end.value_or(clock_.Now());
+    if (*record.end < record.start) record.end = record.start;
+    record.status = status;
+    if (contexts.empty() && record.type >= BuildPhaseType::kProvisioning) contexts.push_back({"", ""});
+    for (PhaseContext& context : contexts) context.message = masker_.Mask(context.message);
+    record.contexts = std::move(contexts);
+    if (record.type >= BuildPhaseType::kDownloadSource && record.type <= BuildPhaseType::kUploadArtifacts) {
+      Log("Phase complete: " + std::string(PhaseName(record.type)) + " State: " + std::string(StatusName(status)));
+      for (const PhaseContext& context : record.contexts) {
+        Log("Phase context status code: " + context.status_code + " Message: " + context.message);
+      }
+    }
+    if (status == BuildStatus::kFault) fault_ = true;
+    if (status == BuildStatus::kFailed) failed_ = true;
+    hooks_.OnPhase(record);
+  }
+
+  void Log(const std::string& message) {
+    size_t start = 0;
+    bool first = true;
+    while (start <= message.size()) {
+      size_t end = message.find('\n', start);
+      if (end == std::string::npos) end = message.size();
+      std::string_view part = std::string_view(message).substr(start, end - start);
+      hooks_.OnLogLine(masker_.Mask(first ? ContainerLine(clock_.Now(), part) : std::string(part)));
+      first = false;
+      start = end + 1;
+    }
+  }
+
+  ShellWaiting Waiting() const { return {stop_fd_, deadline_}; }
+
+  // Checks the stop request and the timeout between steps that do not wait on the shell.
+  bool CheckInterrupted() {
+    if (interruption_ != ShellInterruption::kNone) return true;
+    if (stop_.load()) {
+      interruption_ = ShellInterruption::kStopped;
+    } else if (std::chrono::steady_clock::now() >= deadline_) {
+      interruption_ = ShellInterruption::kTimedOut;
+    }
+    return interruption_ != ShellInterruption::kNone;
+  }
+
+  // Ends the running phase as the interruption says and kills the build's processes.
+  void EndInterrupted() {
+    StopProcesses(request_.stop_grace);
+    if (interruption_ == ShellInterruption::kTimedOut) {
+      Log("Build timed out after " + std::to_string(request_.timeout.count()) + " ms");
+      EndPhase(BuildStatus::kTimedOut, {{"BUILD_TIMED_OUT", "Build has timed out. "}});
+    } else {
+      Log("Build was stopped");
+      EndPhase(BuildStatus::kStopped);
+    }
+  }
+
+  // Ends the build's processes: after a stop or timeout they get SIGTERM and the grace period; at
+  // the normal end (as when CodeBuild's container goes) they are killed at once.
+  void StopProcesses(std::chrono::milliseconds grace) {
+    if (session_) session_->DrainOutput(*this);
+    if (sandbox_) sandbox_->Destroy(grace);
+  }
+
+  Step Provision();
+  Step DownloadSource();
+  Step ReadBuildspec();
+  Step ResolveEnvironment();
+  Step RunBuildPhase(BuildPhaseType type, const std::optional<PhaseSpec>& spec);
+  Status EnsureShell(const std::optional<ShellIdentity>& identity);
+  StatusOr<std::optional<ShellIdentity>> ResolveUser(const std::string& name);
+  bool RetryMatches(const PhaseSpec& spec, const std::vector<PhaseContext>& failures);
+  void MarkFailing();
+  void CaptureExportedVariables();
+  Step UploadArtifacts();
+
+  const BuildRequest& request_;
+  BuildHooks& hooks_;
+  int stop_fd_;
+  const std::atomic<bool>& stop_;
+  const Clock& clock_;
+  BuildOutcome outcome_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  ShellInterruption interruption_ = ShellInterruption::kNone;
+  bool failed_ = false;
+  bool fault_ = false;
+
+  std::string src_dir_;
+  std::string engine_dir_;
+  std::unique_ptr<HostSandbox> sandbox_;
+  int output_read_fd_ = -1;
+  std::unique_ptr<ShellSession> session_;
+  Buildspec buildspec_;
+  Environment env_;
+  SecretMasker masker_;
+  std::set<std::string> secret_sourced_;  // variables from Parameter Store or Secrets Manager
+  bool succeeding_ = true;
+
+  const std::vector<std::string>* current_commands_ = nullptr;
+  bool collect_output_ = false;
+  std::vector<std::string> attempt_output_;
+  size_t attempt_output_size_ = 0;
+};
+
+BuildExecution::Step BuildExecution::Provision() {
+  std::error_code ec;
+  if (request_.work_root.empty()) {
+    EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "no work root was given for the build's directory"}});
+    return Step::kFailed;
+  }
+  std::filesystem::create_directories(request_.work_root, ec);
+  std::string pattern = request_.work_root + "/" + SanitizeName(request_.build_id) + "-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (mkdtemp(buffer.data()) == nullptr) {
+    EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "mkdtemp " + pattern + ": " + ErrnoText(errno)}});
+    return Step::kFailed;
+  }
+  outcome_.work_dir = buffer.data();
+  chmod(outcome_.work_dir.c_str(), 0711);
+  engine_dir_ = outcome_.work_dir + "/engine";
+  src_dir_ = request_.src_dir.empty() ? outcome_.work_dir + "/src" : request_.src_dir;
+  if (mkdir(engine_dir_.c_str(), 0755) != 0 || (request_.src_dir.empty() && mkdir(src_dir_.c_str(), 0755) != 0)) {
+    EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "mkdir in " + outcome_.work_dir + ": " + ErrnoText(errno)}});
+    return Step::kFailed;
+  }
+
+  int output[2];
+  if (pipe2(output, O_CLOEXEC) != 0) {
+    EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "pipe: " + ErrnoText(errno)}});
+    return Step::kFailed;
+  }
+  SandboxSpec spec;
+  spec.name = std::filesystem::path(outcome_.work_dir).filename().string();
+  spec.visible_paths = {outcome_.work_dir, src_dir_};
+  spec.hidden_paths = request_.hidden_paths;
+  spec.memory_bytes = request_.limits.memory_bytes;
+  spec.max_pids = request_.limits.max_pids;
+  spec.cpus = request_.limits.cpus;
+  spec.isolate = request_.isolate;
+  spec.cgroup_root = request_.cgroup_root;
+  // The shell most builds want (bash, Gantry's user) starts now, while the source and buildspec
+  // are read; a buildspec that wants another is given another.
+  auto sandbox = HostSandbox::Start(spec, output[1], ShellLaunchFor(BashProgram(), false, src_dir_, std::nullopt));
+  close(output[1]);
+  if (!sandbox.ok()) {
+    close(output[0]);
+    EndPhase(BuildStatus::kFault, {ContextFromStatus(sandbox.status(), "CLIENT_ERROR")});
+    return Step::kFailed;
+  }
+  sandbox_ = std::move(sandbox).value();
+  output_read_fd_ = output[0];
+  Log("Running image " + (request_.image.empty() ? std::string("(none)") : request_.image) +
+      " in the host sandbox: no container image is pulled, commands run on this machine");
+  for (const std::string& note : sandbox_->notes()) Log("Sandbox: " + note);
+  return Step::kOk;
+}
+
+BuildExecution::Step BuildExecution::ReadBuildspec() {
+  std::string text;
+  std::string file_name;
+  if (!request_.buildspec_inline.empty()) {
+    text = request_.buildspec_inline;
+    file_name = "inline buildspec";
+    Log("YAML location is the project's inline buildspec");
+  } else {
+    std::string relative = request_.buildspec_path.empty() ? "buildspec.yml" : request_.buildspec_path;
+    std::string path = relative[0] == '/' ? relative : src_dir_ + "/" + relative;
+    file_name = relative;
+    Log("YAML location is " + path);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      EndPhase(BuildStatus::kFailed, {{"YAML_FILE_ERROR", "stat " + path + ": " + ErrnoText(errno)}});
+      return Step::kFailed;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!S_ISREG(st.st_mode) || !in) {
+      EndPhase(BuildStatus::kFailed, {{"YAML_FILE_ERROR", "read " + path + ": not a readable file"}});
+      return Step::kFailed;
+    }
+    std::stringstream content;
+    content << in.rdbuf();
+    text = content.str();
+  }
+  auto parsed = ParseBuildspec(text, file_name);
+  if (!parsed.ok()) {
+    EndPhase(BuildStatus::kFailed, {{"YAML_FILE_ERROR", parsed.status().message()}});
+    return Step::kFailed;
+  }
+  buildspec_ = std::move(parsed).value();
+  std::istringstream warning(UnknownKeysMessage(buildspec_));
+  for (std::string line; std::getline(warning, line);) Log(line);
+  if (!buildspec_.shell.empty() && buildspec_.shell != "bash" && buildspec_.shell != "/bin/sh") {
+    EndPhase(BuildStatus::kFailed, {{"YAML_FILE_ERROR", "env/shell " + buildspec_.shell +
+                                                            " is not available in the host sandbox (bash or /bin/sh)"}});
+    return Step::kFailed;
+  }
+  return Step::kOk;
+}
+
+BuildExecution::Step BuildExecution::ResolveEnvironment() {
+  Log("Processing environment variables");
+  for (const char* name : {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME"}) {
+    if (const char* value = std::getenv(name)) env_.Set(name, value);
+  }
+  if (env_.Get("HOME") == nullptr) env_.Set("HOME", "/root");
+  for (const EnvVar& var : request_.codebuild_env) env_.Set(var.name, var.value);
+  for (const auto& [name, value] : buildspec_.variables) env_.Set(name, value);
+
+  if (!buildspec_.parameter_store.empty() ||
+      std::any_of(request_.project_env.begin(), request_.project_env.end(),
+                  [](const EnvVar& v) { return v.type == EnvVarType::kParameterStore; })) {
+    Log("Decrypting parameter store environment variables");
+  }
+  auto parameter = [&](const std::string& variable, const std::string& parameter_name) -> bool {
+    auto value = hooks_.ResolveParameter(parameter_name);
+    if (!value.ok()) {
+      std::string message = value.status().code() == StatusCode::kNotFound
+                                ? "parameter does not exist: " + parameter_name
+                                : (value.status().aws_code().empty() ? "" : value.status().aws_code() + ": ") +
+                                      value.status().message();
+      EndPhase(StatusForHookError(value.status()), {{"Decrypted Variables Error", message}});
+      return false;
+    }
+    if (value->secret) masker_.Add(value->value);
+    secret_sourced_.insert(variable);
+    env_.Set(variable, value->value);
+    return true;
+  };
+  auto secret = [&](const std::string& variable, const std::string& reference) -> bool {
+    std::array<std::string, 4> parts = SplitSecretReference(reference);
+    auto value = hooks_.ResolveSecret(parts[0], parts[1], parts[2], parts[3]);
+    if (!value.ok()) {
+      std::string message = (value.status().aws_code().empty() ? "" : value.status().aws_code() + ": ") +
+                            value.status().message();
+      EndPhase(StatusForHookError(value.status()), {{"Secrets Manager Error", message}});
+      return false;
+    }
+    if (value->secret) masker_.Add(value->value);
+    secret_sourced_.insert(variable);
+    env_.Set(variable, value->value);
+    return true;
+  };
+  for (const auto& [variable, name] : buildspec_.parameter_store) {
+    if (!parameter(variable, name)) return Step::kFailed;
+  }
+  for (const auto& [variable, reference] : buildspec_.secrets_manager) {
+    if (!secret(variable, reference)) return Step::kFailed;
+  }
+  for (const EnvVar& var : request_.project_env) {
+    bool ok = true;
+    switch (var.type) {
+      case EnvVarType::kPlaintext:
+        env_.Set(var.name, var.value);
+        secret_sourced_.erase(var.name);
+        break;
+      case EnvVarType::kParameterStore:
+        ok = parameter(var.name, var.value);
+        break;
+      case EnvVarType::kSecretsManager:
+        ok = secret(var.name, var.value);
+        break;
+    }
+    if (!ok) return Step::kFailed;
+  }
+  env_.Set("CODEBUILD_SRC_DIR", src_dir_);
+  env_.Set("CODEBUILD_BUILD_SUCCEEDING", "1");
+  const std::string* endpoint = env_.Get("AWS_ENDPOINT_URL");
+  if (endpoint != nullptr && !endpoint->empty()) {
+    std::string bin = engine_dir_ + "/bin";
+    std::string wrapper = bin + "/aws";
+    std::ofstream out;
+    if (mkdir(bin.c_str(), 0755) == 0) out.open(wrapper, std::ios::binary);
+    out << AwsWrapper(bin);
+    out.close();
+    if (!out || chmod(wrapper.c_str(), 0755) != 0) {
+      EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "writing " + wrapper + " failed"}});
+      return Step::kFailed;
+    }
+    const std::string* path = env_.Get("PATH");
+    env_.Set("PATH", bin + (path != nullptr && !path->empty() ? ":" + *path : ""));
+  }
+  for (const auto& entry : env_.entries()) {
+    if (!IsShellName(entry.first)) {
+      Log("Skipping environment variable " + entry.first + ": not a valid shell variable name");
+    }
+  }
+  return Step::kOk;
+}
+
+BuildExecution::Step BuildExecution::DownloadSource() {
+  Log("Phase is DOWNLOAD_SOURCE");
+  if (request_.src_dir.empty()) {
+    auto version = hooks_.DownloadSource(src_dir_);
+    if (!version.ok()) {
+      EndPhase(StatusForHookError(version.status()), {ContextFromStatus(version.status(), "CLIENT_ERROR")});
+      return Step::kFailed;
+    }
+    outcome_.resolved_source_version = *version;
+  }
+  Log("CODEBUILD_SRC_DIR=" + src_dir_);
+  if (CheckInterrupted()) return Step::kInterrupted;
+  if (ReadBuildspec() != Step::kOk) return Step::kFailed;
+  if (ResolveEnvironment() != Step::kOk) return Step::kFailed;
+  if (CheckInterrupted()) return Step::kInterrupted;
+  const std::pair<const std::optional<PhaseSpec>*, const char*> named[] = {{&buildspec_.install, "INSTALL"},
+                                                                           {&buildspec_.pre_build, "PRE_BUILD"},
+                                                                           {&buildspec_.build, "BUILD"},
+                                                                           {&buildspec_.post_build, "POST_BUILD"}};
+  Log("Phases found in YAML: " + std::to_string(std::count_if(std::begin(named), std::end(named),
+                                                              [](const auto& p) { return p.first->has_value(); })));
+  for (const auto& [phase, name] : named) {
+    if (phase->has_value()) {
+      Log(std::string(" ") + name + ": " + std::to_string((*phase)->commands.size()) + " commands");
+    }
+  }
+  EndPhase(BuildStatus::kSucceeded);
+  return Step::kOk;
+}
+
+StatusOr<std::optional<ShellIdentity>> BuildExecution::ResolveUser(const std::string& name) {
+  if (name.empty()) return std::optional<ShellIdentity>();
+  struct passwd entry;
+  struct passwd* found = nullptr;
+  std::vector<char> buffer(16384);
+  int err = getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (err != 0 || found == nullptr) {
+    return Status::NotFound("run-as user " + name + " does not exist on this machine", "CLIENT_ERROR");
+  }
+  if (found->pw_uid == geteuid()) return std::optional<ShellIdentity>();
+  ShellIdentity identity;
+  identity.uid = found->pw_uid;
+  identity.gid = found->pw_gid;
+  identity.name = name;
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  if (getgrouplist(name.c_str(), found->pw_gid, groups.data(), &count) < 0) count = 64;
+  groups.resize(static_cast<size_t>(std::max(count, 0)));
+  identity.groups = groups;
+  return std::optional<ShellIdentity>(identity);
+}
+
+Status BuildExecution::EnsureShell(const std::optional<ShellIdentity>& identity) {
+  uid_t wanted = identity ? identity->uid : geteuid();
+  if (!session_) {
+    ShellConfig config;
+    config.posix_sh = buildspec_.shell == "/bin/sh";
+    config.shell_program = config.posix_sh ? "/bin/sh" : BashProgram();
+    config.engine_dir = engine_dir_;
+    config.cwd = src_dir_;
+    for (const auto& entry : env_.entries()) {
+      if (IsShellName(entry.first)) config.env.push_back(entry);
+    }
+    session_ = std::make_unique<ShellSession>(*sandbox_, output_read_fd_, std::move(config));
+    output_read_fd_ = -1;
+    Log("Moving to directory " + src_dir_);
+    return session_->Start(identity, Waiting(), *this);
+  }
+  if (session_->uid() == wanted) return Status::Ok();
+  return session_->SwitchUser(identity, Waiting(), *this);
+}
+
+void BuildExecution::MarkFailing() {
+  if (!succeeding_) return;
+  succeeding_ = false;
+  env_.Set("CODEBUILD_BUILD_SUCCEEDING", "0");
+  if (session_) session_->Export("CODEBUILD_BUILD_SUCCEEDING", "0", Waiting(), *this).ok();
+}
+
+bool BuildExecution::RetryMatches(const PhaseSpec& spec, const std::vector<PhaseContext>& failures) {
+  if (spec.retry_regex.empty()) return true;
+  std::regex pattern;
+  try {
+    pattern = std::regex(spec.retry_regex, std::regex::ECMAScript);
+  } catch (const std::regex_error&) {
+    return false;
+  }
+  auto matches = [&](const std::string& text) {
+    return std::regex_search(text.size() > 4096 ? text.substr(0, 4096) : text, pattern);
+  };
+  for (const PhaseContext& failure : failures) {
+    if (matches(failure.message)) return true;
+  }
+  return std::any_of(attempt_output_.begin(), attempt_output_.end(), matches);
+}
+
+BuildExecution::Step BuildExecution::RunBuildPhase(BuildPhaseType type, const std::optional<PhaseSpec>& spec) {
+  BeginPhase(type);
+  Log("Entering phase " + std::string(PhaseName(type)));
+  if (CheckInterrupted()) return Step::kInterrupted;
+  if (!spec || (spec->commands.empty() && spec->finally_commands.empty())) {
+    EndPhase(BuildStatus::kSucceeded);
+    return Step::kOk;
+  }
+  auto identity = ResolveUser(spec->run_as.empty() ? buildspec_.run_as : spec->run_as);
+  if (!identity.ok()) {
+    EndPhase(BuildStatus::kFailed, {ContextFromStatus(identity.status(), "CLIENT_ERROR")});
+    return Step::kFailed;
+  }
+  Status shell = EnsureShell(*identity);
+  if (!shell.ok()) {
+    if (session_ && session_->interruption() != ShellInterruption::kNone) {
+      interruption_ = session_->interruption();
+      return Step::kInterrupted;
+    }
+    bool user_error = shell.code() == StatusCode::kPermissionDenied;
+    EndPhase(user_error ? BuildStatus::kFailed : BuildStatus::kFault, {{"CLIENT_ERROR", shell.message()}});
+    return Step::kFailed;
+  }
+
+  int attempts = 1 + (spec->on_failure == OnFailure::kRetry ? std::max(spec->retry_count, 0) : 0);
+  for (int attempt = 1;; ++attempt) {
+    std::vector<PhaseContext> failures;
+    collect_output_ = attempts > 1;
+    attempt_output_.clear();
+    attempt_output_size_ = 0;
+    for (const std::vector<std::string>* block : {&spec->commands, &spec->finally_commands}) {
+      if (block->empty()) continue;
+      current_commands_ = block;
+      // Version 0.1 runs every command in a shell of its own: a subshell of the build's shell.
+      std::vector<std::string> own_shells;
+      if (buildspec_.version == "0.1") {
+        for (const std::string& command : *block) own_shells.push_back("(\n" + command + "\n)");
+      }
+      BlockResult result = session_->RunBlock(own_shells.empty() ? *block : own_shells, Waiting(), *this);
+      if (result.interruption != ShellInterruption::kNone) {
+        interruption_ = result.interruption;
+        current_commands_ = nullptr;
+        return Step::kInterrupted;
+      }
+      if (!result.fault.ok()) {
+        current_commands_ = nullptr;
+        EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", result.fault.message()}});
+        return Step::kFailed;
+      }
+      if (result.failed) {
+        const std::string& command = (*block)[*result.failed];
+        Log("Command did not exit successfully " + command + " " + result.reason);
+        failures.push_back({"COMMAND_EXECUTION_ERROR", "Error while executing command: " + command + ". Reason: " + result.reason});
+      }
+    }
+    current_commands_ = nullptr;
+    collect_output_ = false;
+    if (failures.empty()) {
+      EndPhase(BuildStatus::kSucceeded);
+      return Step::kOk;
+    }
+    if (attempt < attempts && RetryMatches(*spec, failures)) {
+      Log("Phase " + std::string(PhaseName(type)) + " failed; retrying it (attempt " + std::to_string(attempt + 1) +
+          " of " + std::to_string(attempts) + ")");
+      if (CheckInterrupted()) return Step::kInterrupted;
+      continue;
+    }
+    EndPhase(BuildStatus::kFailed, std::move(failures));
+    return Step::kFailed;
+  }
+}
+
+void BuildExecution::CaptureExportedVariables() {
+  std::vector<std::string> names;
+  for (const std::string& name : buildspec_.exported_variables) {
+    if (name.rfind("AWS_", 0) == 0) {
+      Log("Not exporting " + name + ": variables starting with AWS_ cannot be exported");
+    } else if (secret_sourced_.count(name) != 0) {
+      Log("Not exporting " + name + ": Parameter Store and Secrets Manager variables cannot be exported");
+    } else if (!IsShellName(name)) {
+      Log("Not exporting " + name + ": not a valid shell variable name");
+    } else {
+      names.push_back(name);
+    }
+  }
+  if (names.empty()) return;
+  if (!session_ && !EnsureShell(std::nullopt).ok()) return;
+  auto values = session_->ReadVariables(names, Waiting(), *this);
+  if (!values.ok()) {
+    if (session_->interruption() != ShellInterruption::kNone) interruption_ = session_->interruption();
+    Log("Could not read the exported variables: " + values.status().message());
+    return;
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    outcome_.exported_variables.emplace_back(names[i], (*values)[i].value_or(""));
+  }
+}
+
+BuildExecution::Step BuildExecution::UploadArtifacts() {
+  std::vector<const ArtifactSpec*> specs;
+  if (buildspec_.artifacts) specs.push_back(&*buildspec_.artifacts);
+  for (const ArtifactSpec& secondary : buildspec_.secondary_artifacts) specs.push_back(&secondary);
+  std::vector<SelectedArtifact> selected;
+  for (const ArtifactSpec* spec : specs) {
+    SelectedArtifact artifact;
+    artifact.spec = spec;
+    if (!spec->name.empty()) {
+      Status shell = EnsureShell(std::nullopt);
+      auto name = shell.ok() ? session_->Expand(spec->name, Waiting(), *this) : StatusOr<std::string>(shell);
+      if (!name.ok()) {
+        if (session_ && session_->interruption() != ShellInterruption::kNone) {
+          interruption_ = session_->interruption();
+          return Step::kInterrupted;
+        }
+        EndPhase(BuildStatus::kFailed, {{"CLIENT_ERROR", "artifact name " + spec->name + ": " + name.status().message()}});
+        return Step::kFailed;
+      }
+      artifact.name = *name;
+    }
+    selected.push_back(std::move(artifact));
+  }
+  // Nothing of the build may run (or swap links) while its files are picked and read.
+  StopProcesses(std::chrono::milliseconds(0));
+  if (CheckInterrupted()) return Step::kInterrupted;
+  for (SelectedArtifact& artifact : selected) {
+    std::vector<std::string> lines;
+    artifact.files = SelectArtifactFiles(*artifact.spec, src_dir_, request_.hidden_paths, lines);
+    for (const std::string& line : lines) Log(line);
+    if (artifact.files.empty()) {
+      EndPhase(BuildStatus::kFailed, {{"CLIENT_ERROR", "no matching artifact paths found"}});
+      return Step::kFailed;
+    }
+  }
+  Status uploaded = hooks_.UploadArtifacts(selected);
+  if (!uploaded.ok()) {
+    EndPhase(StatusForHookError(uploaded), {ContextFromStatus(uploaded, "CLIENT_ERROR")});
+    return Step::kFailed;
+  }
+  if (CheckInterrupted()) return Step::kInterrupted;
+  EndPhase(BuildStatus::kSucceeded);
+  return Step::kOk;
+}
+
+BuildOutcome BuildExecution::Run() {
+  TimePoint now = clock_.Now();
+  TimePoint submitted = request_.submitted_at.value_or(now);
+  TimePoint queued = request_.queued_at.value_or(now);
+  BeginPhase(BuildPhaseType::kSubmitted, submitted);
+  EndPhase(BuildStatus::kSucceeded, {}, queued);
+  BeginPhase(BuildPhaseType::kQueued, queued);
+  EndPhase(BuildStatus::kSucceeded, {}, std::max(queued, now));
+
+  deadline_ = std::chrono::steady_clock::now() + request_.timeout;
+  bool reached_build = false;
+  bool go_on = true;
+
+  BeginPhase(BuildPhaseType::kProvisioning);
+  if (CheckInterrupted()) {
+    EndInterrupted();
+    go_on = false;
+  } else if (Provision() != Step::kOk) {
+    go_on = false;
+  } else if (CheckInterrupted()) {
+    EndInterrupted();
+    go_on = false;
+  } else {
+    EndPhase(BuildStatus::kSucceeded);
+  }
+
+  if (go_on) {
+    BeginPhase(BuildPhaseType::kDownloadSource);
+    Step step = DownloadSource();
+    if (step == Step::kInterrupted) EndInterrupted();
+    go_on = step == Step::kOk;
+  }
+
+  if (go_on) {
+    const std::pair<BuildPhaseType, const std::optional<PhaseSpec>*> phases[] = {
+        {BuildPhaseType::kInstall, &buildspec_.install},
+        {BuildPhaseType::kPreBuild, &buildspec_.pre_build},
+        {BuildPhaseType::kBuild, &buildspec_.build},
+        {BuildPhaseType::kPostBuild, &buildspec_.post_build}};
+    for (const auto& [type, spec] : phases) {
+      if (type == BuildPhaseType::kBuild) reached_build = true;
+      Step step = RunBuildPhase(type, *spec);
+      if (step == Step::kInterrupted) {
+        EndInterrupted();
+        go_on = false;
+        break;
+      }
+      if (step == Step::kFailed) {
+        MarkFailing();
+        bool keep_going = (*spec && (*spec)->on_failure == OnFailure::kContinue) || type == BuildPhaseType::kBuild ||
+                          type == BuildPhaseType::kPostBuild;
+        // An explicit ABORT ends the build phases; without on-failure CodeBuild's transitions apply.
+        if (*spec && (*spec)->on_failure_specified && (*spec)->on_failure == OnFailure::kAbort) keep_going = false;
+        if (fault_) keep_going = false;
+        if (!keep_going) break;
+      }
+    }
+    if (go_on && !fault_) CaptureExportedVariables();
+    if (interruption_ != ShellInterruption::kNone && go_on) go_on = false;  // the capture was interrupted
+  }
+
+  if (go_on && reached_build && !fault_) {
+    BeginPhase(BuildPhaseType::kUploadArtifacts);
+    Step step = UploadArtifacts();
+    if (step == Step::kInterrupted) EndInterrupted();
+  }
+
+  BeginPhase(BuildPhaseType::kFinalizing);
+  StopProcesses(std::chrono::milliseconds(0));
+  EndPhase(BuildStatus::kSucceeded);
+  BeginPhase(BuildPhaseType::kCompleted);
+
+  if (interruption_ == ShellInterruption::kTimedOut) {
+    outcome_.status = BuildStatus::kTimedOut;
+  } else if (interruption_ == ShellInterruption::kStopped) {
+    outcome_.status = BuildStatus::kStopped;
+  } else if (fault_) {
+    outcome_.status = BuildStatus::kFault;
+  } else if (failed_) {
+    outcome_.status = BuildStatus::kFailed;
+  } else {
+    outcome_.status = BuildStatus::kSucceeded;
+  }
+  return std::move(outcome_);
+}
+
+}  // namespace
+
+BuildRunner::BuildRunner() : stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+BuildRunner::~BuildRunner() {
+  if (stop_fd_ >= 0) close(stop_fd_);
+}
+
+void BuildRunner::RequestStop() {
+  stop_requested_.store(true);
+  uint64_t one = 1;
+  if (stop_fd_ >= 0) (void)!write(stop_fd_, &one, sizeof(one));
+}
+
+BuildOutcome BuildRunner::Run(const BuildRequest& request, BuildHooks& hooks) {
+  BuildOutcome outcome;
+  {
+    BuildExecution execution(request, hooks, stop_fd_, stop_requested_);
+    outcome = execution.Run();
+  }
+  stop_requested_.store(false);
+  uint64_t count;
+  if (stop_fd_ >= 0) (void)!read(stop_fd_, &count, sizeof(count));
+  return outcome;
+}
+
+}  // namespace gantry::runtime

@@ -1,0 +1,930 @@
+#include "runtime/build/build_runner.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace gantry::runtime {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+namespace fs = std::filesystem;
+
+std::string ReadText(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteText(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+// Records what the engine reports; answers the resolution and source hooks from maps.
+class FakeHooks : public BuildHooks {
+ public:
+  StatusOr<ResolvedValue> ResolveParameter(std::string_view name) override {
+    auto it = parameters.find(std::string(name));
+    if (it == parameters.end()) return Status::NotFound("no parameter " + std::string(name), "ParameterNotFound");
+    return it->second;
+  }
+  StatusOr<ResolvedValue> ResolveSecret(std::string_view secret_id, std::string_view json_key,
+                                        std::string_view version_stage, std::string_view version_id) override {
+    secret_requests.push_back(std::string(secret_id) + "|" + std::string(json_key) + "|" + std::string(version_stage) +
+                              "|" + std::string(version_id));
+    auto it = secrets.find(std::string(secret_id));
+    if (it == secrets.end()) {
+      return Status::NotFound("Secrets Manager can't find the specified secret.", "ResourceNotFoundException");
+    }
+    return it->second;
+  }
+  StatusOr<std::string> DownloadSource(const std::string& src_dir) override {
+    downloaded_into = src_dir;
+    for (const auto& [path, text] : source_files) WriteText(fs::path(src_dir) / path, text);
+    if (!download_error.ok()) return download_error;
+    return std::string("commit-1");
+  }
+  Status UploadArtifacts(const std::vector<SelectedArtifact>& artifacts) override {
+    ++upload_calls;
+    for (const SelectedArtifact& artifact : artifacts) {
+      std::vector<std::string> paths;
+      for (const ArtifactFile& file : artifact.files) {
+        paths.push_back(file.path);
+        EXPECT_TRUE(fs::exists(file.source)) << file.source;
+      }
+      uploaded_paths.push_back(paths);
+      uploaded_names.push_back(artifact.name);
+      uploaded_identifiers.push_back(artifact.spec->identifier);
+    }
+    return upload_error;
+  }
+  void OnPhase(const PhaseRecord& record) override {
+    std::string text = std::string(PhaseName(record.type)) + (record.end ? " end" : " begin");
+    if (record.status) text += " " + std::string(StatusName(*record.status));
+    phase_events.push_back(text);
+    if (record.end) {
+      EXPECT_GE(*record.end, record.start) << text;
+    }
+  }
+  void OnLogLine(std::string_view line) override {
+    EXPECT_EQ(line.find('\n'), std::string_view::npos);
+    lines.emplace_back(line);
+  }
+
+  // Lines without the "[Container] 2026/11/26 09:00:00.123456 " stamp.
+  std::vector<std::string> Messages() const {
+    std::vector<std::string> out;
+    for (const std::string& line : lines) {
+      out.push_back(line.rfind("[Container] ", 0) == 0 && line.size() > 39 ? line.substr(39) : line);
+    }
+    return out;
+  }
+  // The phases that ended, with their status: "BUILD FAILED".
+  std::vector<std::string> Ended() const {
+    std::vector<std::string> out;
+    for (const std::string& event : phase_events) {
+      size_t end = event.find(" end ");
+      if (end != std::string::npos) out.push_back(event.substr(0, end) + event.substr(end + 4));
+    }
+    return out;
+  }
+
+  std::map<std::string, ResolvedValue> parameters;
+  std::map<std::string, ResolvedValue> secrets;
+  std::vector<std::string> secret_requests;
+  std::map<std::string, std::string> source_files;
+  Status download_error;
+  Status upload_error;
+  std::string downloaded_into;
+  int upload_calls = 0;
+  std::vector<std::vector<std::string>> uploaded_paths;
+  std::vector<std::string> uploaded_names;
+  std::vector<std::string> uploaded_identifiers;
+  std::vector<std::string> phase_events;
+  std::vector<std::string> lines;
+};
+
+const PhaseRecord* FindPhase(const BuildOutcome& outcome, BuildPhaseType type) {
+  for (const PhaseRecord& record : outcome.phases) {
+    if (record.type == type) return &record;
+  }
+  return nullptr;
+}
+
+class BuildRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("gantry-runner-test-" + std::to_string(getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "work");
+    request_.build_id = "project:0000-1111";
+    request_.work_root = (root_ / "work").string();
+    request_.image = "aws/codebuild/standard:7.0";
+    request_.isolate = false;
+    request_.clock = &clock_;
+    request_.stop_grace = std::chrono::milliseconds(200);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  BuildOutcome Run(const std::string& buildspec) {
+    request_.buildspec_inline = buildspec;
+    BuildOutcome outcome = runner_.Run(request_, hooks_);
+    return outcome;
+  }
+
+  std::vector<std::string> Ended() const { return hooks_.Ended(); }
+
+  fs::path root_;
+  FakeClock clock_;
+  BuildRequest request_;
+  FakeHooks hooks_;
+  BuildRunner runner_;
+};
+
+TEST_F(BuildRunnerTest, RunsEveryPhaseInOrderAndReportsThemAsTheyHappen) {
+  request_.submitted_at = clock_.Now() - std::chrono::seconds(5);
+  request_.queued_at = clock_.Now() - std::chrono::seconds(2);
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  install:
+    commands:
+      - echo installing
+  build:
+    commands:
+      - echo hi
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_THAT(hooks_.phase_events,
+              ElementsAre("SUBMITTED begin", "SUBMITTED end SUCCEEDED", "QUEUED begin", "QUEUED end SUCCEEDED",
+                          "PROVISIONING begin", "PROVISIONING end SUCCEEDED", "DOWNLOAD_SOURCE begin",
+                          "DOWNLOAD_SOURCE end SUCCEEDED", "INSTALL begin", "INSTALL end SUCCEEDED", "PRE_BUILD begin",
+                          "PRE_BUILD end SUCCEEDED", "BUILD begin", "BUILD end SUCCEEDED", "POST_BUILD begin",
+                          "POST_BUILD end SUCCEEDED", "UPLOAD_ARTIFACTS begin", "UPLOAD_ARTIFACTS end SUCCEEDED",
+                          "FINALIZING begin", "FINALIZING end SUCCEEDED", "COMPLETED begin"));
+  ASSERT_EQ(outcome.phases.size(), 11u);
+  EXPECT_EQ(outcome.phases[0].start, *request_.submitted_at);
+  EXPECT_EQ(*outcome.phases[0].end, *request_.queued_at);
+  EXPECT_EQ(outcome.phases[1].start, *request_.queued_at);
+  EXPECT_FALSE(outcome.phases.back().end);
+  EXPECT_FALSE(outcome.phases.back().status);
+  const PhaseRecord* build = FindPhase(outcome, BuildPhaseType::kBuild);
+  ASSERT_NE(build, nullptr);
+  ASSERT_EQ(build->contexts.size(), 1u);
+  EXPECT_EQ(build->contexts[0].status_code, "");
+  EXPECT_EQ(hooks_.downloaded_into, outcome.work_dir + "/src");
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains(HasSubstr("aws/codebuild/standard:7.0 in the host sandbox")));
+  EXPECT_THAT(messages, Contains("Entering phase BUILD"));
+  EXPECT_THAT(messages, Contains("Running command echo hi"));
+  EXPECT_THAT(messages, Contains("hi"));
+  EXPECT_THAT(messages, Contains("Phase complete: BUILD State: SUCCEEDED"));
+  EXPECT_THAT(messages, Contains("Phase context status code:  Message: "));
+  EXPECT_THAT(hooks_.lines, Contains(AllOf(StartsWith("[Container] 2023/11/14 22:13:20.000000 "), HasSubstr("Running command echo hi"))));
+  EXPECT_TRUE(fs::is_directory(outcome.work_dir));
+}
+
+TEST_F(BuildRunnerTest, DownloadsTheSourceAndReadsTheBuildspecFromIt) {
+  hooks_.source_files["buildspec.yml"] = "version: 0.2\nphases:\n  build:\n    commands:\n      - cat hello.txt\n";
+  hooks_.source_files["hello.txt"] = "from the source\n";
+  BuildOutcome outcome = Run("");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(outcome.resolved_source_version, "commit-1");
+  EXPECT_EQ(hooks_.downloaded_into, outcome.work_dir + "/src");
+  EXPECT_THAT(hooks_.Messages(), Contains("from the source"));
+  EXPECT_THAT(hooks_.Messages(), Contains("CODEBUILD_SRC_DIR=" + outcome.work_dir + "/src"));
+}
+
+TEST_F(BuildRunnerTest, ASourceFailureEndsTheBuildInDownloadSource) {
+  hooks_.download_error = Status::NotFound("repository demo does not exist", "RepositoryDoesNotExistException");
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING SUCCEEDED",
+                                   "DOWNLOAD_SOURCE FAILED", "FINALIZING SUCCEEDED"));
+  const PhaseRecord* download = FindPhase(outcome, BuildPhaseType::kDownloadSource);
+  ASSERT_EQ(download->contexts.size(), 1u);
+  EXPECT_EQ(download->contexts[0].status_code, "RepositoryDoesNotExistException");
+}
+
+TEST_F(BuildRunnerTest, BuildspecErrorsAreYamlFileErrorsInDownloadSource) {
+  BuildOutcome outcome = Run("version: 0.2\nphases: [\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  const PhaseRecord* download = FindPhase(outcome, BuildPhaseType::kDownloadSource);
+  ASSERT_NE(download, nullptr);
+  EXPECT_EQ(download->status, BuildStatus::kFailed);
+  ASSERT_EQ(download->contexts.size(), 1u);
+  EXPECT_EQ(download->contexts[0].status_code, "YAML_FILE_ERROR");
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kInstall), nullptr);
+
+  hooks_ = FakeHooks();
+  outcome = Run("");  // no inline buildspec and none in the (empty) source
+  download = FindPhase(outcome, BuildPhaseType::kDownloadSource);
+  ASSERT_EQ(download->contexts.size(), 1u);
+  EXPECT_EQ(download->contexts[0].status_code, "YAML_FILE_ERROR");
+  EXPECT_THAT(download->contexts[0].message, AllOf(HasSubstr("buildspec.yml"), HasSubstr("No such file")));
+}
+
+TEST_F(BuildRunnerTest, AFailedInstallSkipsToFinalizing) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  install:
+    commands:
+      - echo first
+      - "false"
+      - echo never
+  build:
+    commands:
+      - echo never either
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING SUCCEEDED",
+                                   "DOWNLOAD_SOURCE SUCCEEDED", "INSTALL FAILED", "FINALIZING SUCCEEDED"));
+  const PhaseRecord* install = FindPhase(outcome, BuildPhaseType::kInstall);
+  ASSERT_EQ(install->contexts.size(), 1u);
+  EXPECT_EQ(install->contexts[0].status_code, "COMMAND_EXECUTION_ERROR");
+  EXPECT_EQ(install->contexts[0].message, "Error while executing command: false. Reason: exit status 1");
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("Command did not exit successfully false exit status 1"));
+  EXPECT_THAT(messages, Contains("Phase context status code: COMMAND_EXECUTION_ERROR Message: Error while executing "
+                                 "command: false. Reason: exit status 1"));
+  EXPECT_THAT(messages, Not(Contains("never")));
+  EXPECT_THAT(messages, Not(Contains("never either")));
+}
+
+TEST_F(BuildRunnerTest, AFailedPreBuildSkipsToFinalizing) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  pre_build:
+    commands:
+      - exit 7
+  build:
+    commands:
+      - echo never
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING SUCCEEDED",
+                                   "DOWNLOAD_SOURCE SUCCEEDED", "INSTALL SUCCEEDED", "PRE_BUILD FAILED",
+                                   "FINALIZING SUCCEEDED"));
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kPreBuild)->contexts[0].message,
+            "Error while executing command: exit 7. Reason: exit status 7");
+}
+
+TEST_F(BuildRunnerTest, PostBuildAndUploadRunAfterAFailedBuild) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - echo "building $CODEBUILD_BUILD_SUCCEEDING" > out.txt
+      - "false"
+  post_build:
+    commands:
+      - echo "post $CODEBUILD_BUILD_SUCCEEDING"
+artifacts:
+  files:
+    - out.txt
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING SUCCEEDED",
+                                   "DOWNLOAD_SOURCE SUCCEEDED", "INSTALL SUCCEEDED", "PRE_BUILD SUCCEEDED",
+                                   "BUILD FAILED", "POST_BUILD SUCCEEDED", "UPLOAD_ARTIFACTS SUCCEEDED",
+                                   "FINALIZING SUCCEEDED"));
+  EXPECT_THAT(hooks_.Messages(), Contains("post 0"));
+  ASSERT_EQ(hooks_.uploaded_paths.size(), 1u);
+  EXPECT_THAT(hooks_.uploaded_paths[0], ElementsAre("out.txt"));
+  EXPECT_EQ(ReadText(outcome.work_dir + "/src/out.txt"), "building 1\n");
+}
+
+TEST_F(BuildRunnerTest, FinallyRunsAfterAFailedCommandAndItsFailureFailsThePhase) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - "false"
+      - echo skipped
+    finally:
+      - echo cleaning up
+  post_build:
+    commands:
+      - echo ok
+    finally:
+      - exit 3
+      - echo after the failed finally command
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("cleaning up"));
+  EXPECT_THAT(messages, Not(Contains("skipped")));
+  EXPECT_THAT(messages, Not(Contains("after the failed finally command")));
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kBuild)->status, BuildStatus::kFailed);
+  const PhaseRecord* post = FindPhase(outcome, BuildPhaseType::kPostBuild);
+  EXPECT_EQ(post->status, BuildStatus::kFailed);
+  ASSERT_EQ(post->contexts.size(), 1u);
+  EXPECT_EQ(post->contexts[0].message, "Error while executing command: exit 3. Reason: exit status 3");
+}
+
+TEST_F(BuildRunnerTest, OnFailureContinueGoesOnToTheNextPhaseAndTheBuildStillFails) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  install:
+    on-failure: CONTINUE
+    commands:
+      - "false"
+      - echo skipped
+  pre_build:
+    commands:
+      - echo "pre_build sees $CODEBUILD_BUILD_SUCCEEDING"
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING SUCCEEDED",
+                                   "DOWNLOAD_SOURCE SUCCEEDED", "INSTALL FAILED", "PRE_BUILD SUCCEEDED",
+                                   "BUILD SUCCEEDED", "POST_BUILD SUCCEEDED", "UPLOAD_ARTIFACTS SUCCEEDED",
+                                   "FINALIZING SUCCEEDED"));
+  EXPECT_THAT(hooks_.Messages(), Contains("pre_build sees 0"));
+  EXPECT_THAT(hooks_.Messages(), Not(Contains("skipped")));
+}
+
+TEST_F(BuildRunnerTest, AnExplicitAbortEndsTheBuildPhasesButArtifactsAreStillAttempted) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    on-failure: ABORT
+    commands:
+      - echo made > out.txt
+      - "false"
+  post_build:
+    commands:
+      - echo post ran
+artifacts:
+  files:
+    - out.txt
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING SUCCEEDED",
+                                   "DOWNLOAD_SOURCE SUCCEEDED", "INSTALL SUCCEEDED", "PRE_BUILD SUCCEEDED",
+                                   "BUILD FAILED", "UPLOAD_ARTIFACTS SUCCEEDED", "FINALIZING SUCCEEDED"));
+  EXPECT_THAT(hooks_.Messages(), Not(Contains("post ran")));
+}
+
+TEST_F(BuildRunnerTest, UnknownKeysAreLoggedAndTheBuildRunsOn) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    env: x
+    commands:
+      - echo ran
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("Found possible syntax errors in buildspec: "));
+  EXPECT_THAT(messages, Contains(HasSubstr("The following keys cannot be identified:")));
+  EXPECT_THAT(messages, Contains("ran"));
+}
+
+TEST_F(BuildRunnerTest, Version01RunsEveryCommandInAShellOfItsOwn) {
+  BuildOutcome outcome = Run(R"y(version: 0.1
+phases:
+  build:
+    commands:
+      - export CARRIED=yes && mkdir -p sub && cd sub
+      - echo "carried=${CARRIED:-no} in $(basename "$PWD")"
+      - exit 4
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_THAT(hooks_.Messages(), Contains("carried=no in src"));
+  const PhaseRecord* build = FindPhase(outcome, BuildPhaseType::kBuild);
+  ASSERT_EQ(build->contexts.size(), 1u);
+  EXPECT_EQ(build->contexts[0].message, "Error while executing command: exit 4. Reason: exit status 4");
+}
+
+TEST_F(BuildRunnerTest, RetryRunsThePhaseAgainUntilItSucceeds) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    on-failure: RETRY-3
+    commands:
+      - echo attempt >> attempts.txt
+      - test "$(grep -c attempt attempts.txt)" -ge 3
+    finally:
+      - echo finally >> attempts.txt
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(ReadText(outcome.work_dir + "/src/attempts.txt"),
+            "attempt\nfinally\nattempt\nfinally\nattempt\nfinally\n");
+  EXPECT_THAT(hooks_.Messages(), Contains("Phase BUILD failed; retrying it (attempt 2 of 4)"));
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kBuild)->status, BuildStatus::kSucceeded);
+}
+
+TEST_F(BuildRunnerTest, RetryGivesUpAfterCountRetries) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    on-failure: RETRY-2
+    commands:
+      - echo attempt >> attempts.txt
+      - "false"
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_EQ(ReadText(outcome.work_dir + "/src/attempts.txt"), "attempt\nattempt\nattempt\n");
+}
+
+TEST_F(BuildRunnerTest, RetryWithARegexRetriesOnlyMatchingFailures) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  install:
+    on-failure: RETRY-2-connection reset
+    commands:
+      - echo attempt >> install.txt
+      - 'echo "error: connection reset by peer"; false'
+  build:
+    on-failure: RETRY-2-connection reset
+    commands:
+      - echo attempt >> build.txt
+      - 'echo "error: disk full"; false'
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_EQ(ReadText(outcome.work_dir + "/src/install.txt"), "attempt\nattempt\nattempt\n");
+  EXPECT_FALSE(fs::exists(outcome.work_dir + "/src/build.txt"));  // INSTALL failed: no BUILD
+
+  hooks_ = FakeHooks();
+  outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    on-failure: RETRY-2-connection reset
+    commands:
+      - echo attempt >> build.txt
+      - 'echo "error: disk full"; false'
+)y");
+  EXPECT_EQ(ReadText(outcome.work_dir + "/src/build.txt"), "attempt\n");
+}
+
+TEST_F(BuildRunnerTest, ExitInACommandFailsOnlyThatCommandAndTheShellStateSurvives) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  install:
+    commands:
+      - mkdir -p deep/dir && cd deep/dir
+      - MY_VAR=kept
+  build:
+    commands:
+      - exit 5
+  post_build:
+    commands:
+      - echo "$MY_VAR in ${PWD#$CODEBUILD_SRC_DIR/}"
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kBuild)->contexts[0].message,
+            "Error while executing command: exit 5. Reason: exit status 5");
+  EXPECT_THAT(hooks_.Messages(), Contains("kept in deep/dir"));
+}
+
+TEST_F(BuildRunnerTest, ExportedVariablesAreTheirValuesAfterTheBuildPhases) {
+  request_.project_env = {{"FROM_PROJECT", "p", EnvVarType::kPlaintext}};
+  hooks_.parameters["/secret/param"] = {"hidden", true};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  variables:
+    CHANGED: initial
+  parameter-store:
+    PARAM: /secret/param
+  exported-variables:
+    - CHANGED
+    - SET_IN_BUILD
+    - FROM_PROJECT
+    - NEVER_SET
+    - AWS_REGION
+    - PARAM
+phases:
+  build:
+    commands:
+      - export CHANGED=final
+      - SET_IN_BUILD="a b"
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_THAT(outcome.exported_variables,
+              ElementsAre(std::pair<std::string, std::string>("CHANGED", "final"),
+                          std::pair<std::string, std::string>("SET_IN_BUILD", "a b"),
+                          std::pair<std::string, std::string>("FROM_PROJECT", "p"),
+                          std::pair<std::string, std::string>("NEVER_SET", "")));
+  EXPECT_THAT(hooks_.Messages(), Contains(HasSubstr("Not exporting AWS_REGION")));
+  EXPECT_THAT(hooks_.Messages(), Contains(HasSubstr("Not exporting PARAM")));
+}
+
+TEST_F(BuildRunnerTest, SecretValuesAreMaskedInEveryLine) {
+  hooks_.secrets["prod/db"] = {"s3cr3t-pa55", true};
+  hooks_.parameters["/plain"] = {"visible-value", false};
+  request_.project_env = {{"TOKEN", "prod/db:password:AWSCURRENT", EnvVarType::kSecretsManager}};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  parameter-store:
+    PLAIN: /plain
+phases:
+  build:
+    commands:
+      - echo "token=$TOKEN plain=$PLAIN"
+      - echo s3cr3t-pa55 >&2
+      - "echo literal s3cr3t-pa55 in the command"
+      - "test literal = s3cr3t-pa55"
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kBuild)->contexts[0].message,
+            "Error while executing command: test literal = ***. Reason: exit status 1");
+  EXPECT_THAT(hooks_.secret_requests, ElementsAre("prod/db|password|AWSCURRENT|"));
+  for (const std::string& line : hooks_.lines) EXPECT_THAT(line, Not(HasSubstr("s3cr3t"))) << line;
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("token=*** plain=visible-value"));
+  EXPECT_THAT(messages, Contains("***"));
+  EXPECT_THAT(messages, Contains("Running command echo literal *** in the command"));
+}
+
+TEST_F(BuildRunnerTest, UnresolvableParametersAndSecretsFailDownloadSource) {
+  BuildOutcome outcome = Run("version: 0.2\nenv:\n  parameter-store:\n    X: /missing\nphases:\n  build:\n    commands:\n      - echo hi\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  const PhaseRecord* download = FindPhase(outcome, BuildPhaseType::kDownloadSource);
+  ASSERT_EQ(download->contexts.size(), 1u);
+  EXPECT_EQ(download->contexts[0].status_code, "Decrypted Variables Error");
+  EXPECT_EQ(download->contexts[0].message, "parameter does not exist: /missing");
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kInstall), nullptr);
+
+  hooks_ = FakeHooks();
+  outcome = Run("version: 0.2\nenv:\n  secrets-manager:\n    X: arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf:user\nphases:\n  build:\n    commands:\n      - echo hi\n");
+  download = FindPhase(outcome, BuildPhaseType::kDownloadSource);
+  EXPECT_THAT(hooks_.secret_requests, ElementsAre("arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf|user||"));
+  ASSERT_EQ(download->contexts.size(), 1u);
+  EXPECT_EQ(download->contexts[0].status_code, "Secrets Manager Error");
+  EXPECT_EQ(download->contexts[0].message,
+            "ResourceNotFoundException: Secrets Manager can't find the specified secret.");
+}
+
+TEST_F(BuildRunnerTest, StartBuildOverProjectOverBuildspecOverCodeBuildVariables) {
+  request_.codebuild_env = {{"LEVEL_A", "codebuild", EnvVarType::kPlaintext},
+                            {"LEVEL_B", "codebuild", EnvVarType::kPlaintext},
+                            {"CODEBUILD_BUILD_ID", "project:0000-1111", EnvVarType::kPlaintext}};
+  request_.project_env = {{"LEVEL_C", "project", EnvVarType::kPlaintext},
+                          {"CODEBUILD_SRC_DIR", "/not/the/source", EnvVarType::kPlaintext}};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  variables:
+    LEVEL_B: buildspec
+    LEVEL_C: buildspec
+phases:
+  build:
+    commands:
+      - echo "$LEVEL_A $LEVEL_B $LEVEL_C $CODEBUILD_BUILD_ID"
+      - test "$CODEBUILD_SRC_DIR" = "$PWD"
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_THAT(hooks_.Messages(), Contains("codebuild buildspec project project:0000-1111"));
+}
+
+TEST_F(BuildRunnerTest, AwsRunsWithTheEndpointUrlWhenTheEnvironmentHasOne) {
+  fs::path tools = root_ / "tools";
+  WriteText(tools / "aws", "#!/bin/sh\necho \"real aws: $*\"\n");
+  fs::permissions(tools / "aws", fs::perms::owner_all);
+  request_.project_env = {{"PATH", tools.string() + ":/usr/bin:/bin", EnvVarType::kPlaintext},
+                          {"AWS_ENDPOINT_URL", "http://127.0.0.1:4566", EnvVarType::kPlaintext}};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - aws s3 ls
+      - aws --endpoint-url http://other:1 sts get-caller-identity
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("real aws: --endpoint-url http://127.0.0.1:4566 s3 ls"));
+  EXPECT_THAT(messages, Contains("real aws: --endpoint-url http://other:1 sts get-caller-identity"));
+}
+
+TEST_F(BuildRunnerTest, SelectsArtifactsAndExpandsTheirNames) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p dist/js && echo a > dist/app.js && echo b > dist/js/lib.js && echo c > dist/notes.md
+      - echo report > report.txt
+      - export VERSION=1.2
+artifacts:
+  files:
+    - '**/*'
+  base-directory: dist
+  exclude-paths:
+    - '*.md'
+  name: app-$VERSION-$(echo built)
+  secondary-artifacts:
+    report:
+      files:
+        - report.txt
+      discard-paths: yes
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.Messages());
+  ASSERT_EQ(hooks_.uploaded_paths.size(), 2u);
+  EXPECT_THAT(hooks_.uploaded_paths[0], ElementsAre("app.js", "js/lib.js"));
+  EXPECT_THAT(hooks_.uploaded_paths[1], ElementsAre("report.txt"));
+  EXPECT_EQ(hooks_.uploaded_names[0], "app-1.2-built");
+  EXPECT_EQ(hooks_.uploaded_names[1], "");
+  EXPECT_THAT(hooks_.uploaded_identifiers, ElementsAre("", "report"));
+  EXPECT_THAT(hooks_.Messages(), Contains("Found 2 file(s)"));
+}
+
+TEST_F(BuildRunnerTest, NoMatchingArtifactFilesFailUploadArtifacts) {
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\nartifacts:\n  files:\n    - missing/*\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  const PhaseRecord* upload = FindPhase(outcome, BuildPhaseType::kUploadArtifacts);
+  ASSERT_NE(upload, nullptr);
+  EXPECT_EQ(upload->status, BuildStatus::kFailed);
+  ASSERT_EQ(upload->contexts.size(), 1u);
+  EXPECT_EQ(upload->contexts[0].status_code, "CLIENT_ERROR");
+  EXPECT_EQ(upload->contexts[0].message, "no matching artifact paths found");
+  EXPECT_EQ(hooks_.upload_calls, 0);
+}
+
+TEST_F(BuildRunnerTest, AnInternalHookErrorIsAFault) {
+  hooks_.upload_error = Status::Internal("the artifact store is broken");
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - touch out\nartifacts:\n  files:\n    - out\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFault);
+  const PhaseRecord* upload = FindPhase(outcome, BuildPhaseType::kUploadArtifacts);
+  EXPECT_EQ(upload->status, BuildStatus::kFault);
+  EXPECT_EQ(upload->contexts[0].message, "the artifact store is broken");
+}
+
+TEST_F(BuildRunnerTest, AnUploadErrorFailsUploadArtifacts) {
+  hooks_.upload_error = Status::NotFound("The specified bucket does not exist", "NoSuchBucket");
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - touch out\nartifacts:\n  files:\n    - out\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  const PhaseRecord* upload = FindPhase(outcome, BuildPhaseType::kUploadArtifacts);
+  EXPECT_EQ(upload->contexts[0].status_code, "NoSuchBucket");
+}
+
+std::vector<pid_t> ReadPids(const fs::path& file) {
+  std::vector<pid_t> pids;
+  std::istringstream in(ReadText(file));
+  pid_t pid;
+  while (in >> pid) pids.push_back(pid);
+  return pids;
+}
+
+bool Alive(pid_t pid) {
+  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return false;
+  size_t paren = stat.rfind(')');
+  return paren == std::string::npos || stat[paren + 2] != 'Z';
+}
+
+// The pids the build wrote are Gantry-namespace pids only without a PID namespace.
+constexpr const char* kTreeCommands = R"y(
+      - sleep 60 & echo $! >> "$PIDS"
+      - setsid sleep 60 & echo $! >> "$PIDS"
+      - sh -c 'sleep 60 & echo $! >> "$PIDS"; wait'
+)y";
+
+TEST_F(BuildRunnerTest, TheTimeoutEndsThePhaseAndKillsTheWholeTree) {
+  request_.timeout = std::chrono::milliseconds(600);
+  request_.project_env = {{"PIDS", (root_ / "pids").string(), EnvVarType::kPlaintext}};
+  BuildOutcome outcome = Run(std::string("version: 0.2\nphases:\n  build:\n    commands:") + kTreeCommands +
+                             "\n  post_build:\n    commands:\n      - echo never\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kTimedOut);
+  const PhaseRecord* build = FindPhase(outcome, BuildPhaseType::kBuild);
+  ASSERT_NE(build, nullptr);
+  EXPECT_EQ(build->status, BuildStatus::kTimedOut);
+  ASSERT_EQ(build->contexts.size(), 1u);
+  EXPECT_EQ(build->contexts[0].status_code, "BUILD_TIMED_OUT");
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING SUCCEEDED",
+                                   "DOWNLOAD_SOURCE SUCCEEDED", "INSTALL SUCCEEDED", "PRE_BUILD SUCCEEDED",
+                                   "BUILD TIMED_OUT", "FINALIZING SUCCEEDED"));
+  std::vector<pid_t> pids = ReadPids(root_ / "pids");
+  EXPECT_EQ(pids.size(), 3u);
+  for (pid_t pid : pids) EXPECT_FALSE(Alive(pid)) << pid;
+}
+
+TEST_F(BuildRunnerTest, StopFromAnotherThreadEndsTheBuildStoppedWithNoProcessLeft) {
+  request_.project_env = {{"PIDS", (root_ / "pids").string(), EnvVarType::kPlaintext}};
+  std::thread stopper([&] {
+    for (int i = 0; i < 500 && ReadPids(root_ / "pids").size() < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    runner_.RequestStop();
+  });
+  BuildOutcome outcome = Run(std::string("version: 0.2\nphases:\n  build:\n    commands:") + kTreeCommands +
+                             "      - sleep 60\n");
+  stopper.join();
+  EXPECT_EQ(outcome.status, BuildStatus::kStopped);
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kBuild)->status, BuildStatus::kStopped);
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kUploadArtifacts), nullptr);
+  std::vector<pid_t> pids = ReadPids(root_ / "pids");
+  EXPECT_EQ(pids.size(), 3u);
+  for (pid_t pid : pids) EXPECT_FALSE(Alive(pid)) << pid;
+}
+
+TEST_F(BuildRunnerTest, AStopBeforeRunStopsItAtOnce) {
+  runner_.RequestStop();
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kStopped);
+  EXPECT_THAT(Ended(), ElementsAre("SUBMITTED SUCCEEDED", "QUEUED SUCCEEDED", "PROVISIONING STOPPED",
+                                   "FINALIZING SUCCEEDED"));
+  // The next build of this runner is not stopped.
+  hooks_ = FakeHooks();
+  EXPECT_EQ(Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n").status, BuildStatus::kSucceeded);
+}
+
+TEST_F(BuildRunnerTest, GantryBuildRunsInTheGivenDirectoryWithoutDownloading) {
+  fs::path project = root_ / "project";
+  WriteText(project / "buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo made > made.txt\n");
+  request_.src_dir = project.string();
+  BuildOutcome outcome = Run("");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(hooks_.downloaded_into, "");
+  EXPECT_EQ(ReadText(project / "made.txt"), "made\n");
+}
+
+TEST_F(BuildRunnerTest, ShSelectedInTheBuildspecRunsTheCommands) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  shell: /bin/sh
+phases:
+  build:
+    commands:
+      - echo "${BASH_VERSION:-no bash}"
+      - cd /tmp
+      - pwd
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_THAT(hooks_.Messages(), Contains("no bash"));
+  EXPECT_THAT(hooks_.Messages(), Contains("/tmp"));
+}
+
+TEST_F(BuildRunnerTest, RunAsAMissingUserFailsThePhase) {
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    run-as: no-such-user-here\n    commands:\n      - id\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  const PhaseRecord* build = FindPhase(outcome, BuildPhaseType::kBuild);
+  EXPECT_EQ(build->status, BuildStatus::kFailed);
+  EXPECT_EQ(build->contexts[0].status_code, "CLIENT_ERROR");
+  EXPECT_THAT(build->contexts[0].message, HasSubstr("no-such-user-here does not exist"));
+}
+
+TEST_F(BuildRunnerTest, IsolationIsAppliedOrTheLogSaysWhatWasNot) {
+  request_.isolate = true;
+  request_.limits.memory_bytes = 512ull << 20;
+  request_.hidden_paths = {(root_ / "work").string() + "-state"};
+  fs::create_directories(request_.hidden_paths[0]);
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo isolated\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("isolated"));
+  if (geteuid() == 0) {
+    EXPECT_THAT(messages, Contains("Sandbox: mount namespace: 1 hidden path(s) covered by empty read-only mounts"));
+    EXPECT_THAT(messages, Contains(HasSubstr("Sandbox: cgroup memory limit 536870912 bytes: ")));
+  } else {
+    EXPECT_THAT(messages, Contains(HasSubstr("Sandbox: mount namespace not applied: clone: ")));
+    EXPECT_THAT(messages, Contains(HasSubstr("Sandbox: cgroup memory limit 536870912 bytes not applied: ")));
+  }
+  fs::remove_all(request_.hidden_paths[0]);
+}
+
+class IsolatedBuildRunnerTest : public BuildRunnerTest {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "namespaces, cgroups and run-as need root";
+    BuildRunnerTest::SetUp();
+    request_.isolate = true;
+  }
+};
+
+TEST_F(IsolatedBuildRunnerTest, HiddenPathsCannotBeReadFromTheBuild) {
+  fs::path state = root_ / "state";
+  WriteText(state / "credentials", "top secret\n");
+  request_.hidden_paths = {state.string()};
+  request_.project_env = {{"STATE", state.string(), EnvVarType::kPlaintext},
+                          {"GANTRY_PID", std::to_string(getpid()), EnvVarType::kPlaintext}};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - cat "$STATE/credentials"
+  post_build:
+    commands:
+      - cat "/proc/$GANTRY_PID/root$STATE/credentials"
+      - ls -A "$STATE" | wc -l
+      - touch "$STATE/new" || echo read-only
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kBuild)->status, BuildStatus::kFailed);
+  for (const std::string& line : hooks_.lines) EXPECT_THAT(line, Not(HasSubstr("top secret")));
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains(HasSubstr("mount namespace: 1 hidden path(s) covered")));
+  EXPECT_THAT(messages, Contains(HasSubstr("PID namespace with its own /proc")));
+  EXPECT_FALSE(fs::exists(state / "new"));
+  EXPECT_EQ(ReadText(state / "credentials"), "top secret\n");
+}
+
+TEST_F(IsolatedBuildRunnerTest, ArtifactsNeverReachIntoHiddenPaths) {
+  fs::path state = root_ / "state";
+  WriteText(state / "credentials", "top secret\n");
+  request_.hidden_paths = {state.string()};
+  request_.project_env = {{"STATE", state.string(), EnvVarType::kPlaintext}};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - ln -s "$STATE/credentials" stolen
+      - echo fine > fine.txt
+artifacts:
+  files:
+    - '**/*'
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  ASSERT_EQ(hooks_.uploaded_paths.size(), 1u);
+  EXPECT_THAT(hooks_.uploaded_paths[0], ElementsAre("fine.txt"));
+  EXPECT_THAT(hooks_.Messages(), Contains(HasSubstr("Skipping stolen")));
+}
+
+TEST_F(IsolatedBuildRunnerTest, StopKillsEvenProcessesThatLeftTheSession) {
+  request_.project_env = {{"PIDS", (root_ / "pids").string(), EnvVarType::kPlaintext}};
+  request_.limits.max_pids = 100;  // so that there is a group to find and remove
+  std::thread stopper([&] {
+    for (int i = 0; i < 500 && ReadPids(root_ / "pids").size() < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    runner_.RequestStop();
+  });
+  BuildOutcome outcome = Run(std::string("version: 0.2\nphases:\n  build:\n    commands:") + kTreeCommands +
+                             "      - sleep 60\n");
+  stopper.join();
+  EXPECT_EQ(outcome.status, BuildStatus::kStopped);
+  EXPECT_THAT(hooks_.Messages(), Contains(HasSubstr("Sandbox: cgroup process limit 100: ")));
+  // Inside the PID namespace the pids are not ours to check; the build's cgroup must be gone and
+  // no `sleep 60` may be left anywhere below this test process's view.
+  std::string leaf = fs::path(outcome.work_dir).filename().string();
+  bool found_group = false;
+  for (const auto& entry : fs::recursive_directory_iterator("/sys/fs/cgroup/pids", fs::directory_options::skip_permission_denied)) {
+    if (entry.path().filename() == leaf) found_group = true;
+  }
+  EXPECT_FALSE(found_group);
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string cmdline = ReadText(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    std::string environ = ReadText(entry.path() / "environ");
+    if (cmdline.rfind("sleep 60", 0) == 0 && environ.find((root_ / "pids").string()) != std::string::npos) {
+      ADD_FAILURE() << "survivor " << entry.path() << " " << cmdline;
+    }
+  }
+}
+
+TEST_F(IsolatedBuildRunnerTest, RunAsRunsThePhaseAsThatUser) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  install:
+    commands:
+      - export CARRIED=yes
+  build:
+    run-as: nobody
+    commands:
+      - echo "uid $(id -u) $CARRIED"
+  post_build:
+    commands:
+      - echo "uid $(id -u) $CARRIED"
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.Messages());
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("uid 65534 yes"));
+  EXPECT_THAT(messages, Contains("uid 0 yes"));
+}
+
+TEST_F(IsolatedBuildRunnerTest, LimitsBecomeCgroups) {
+  request_.limits.memory_bytes = 256ull << 20;
+  request_.limits.max_pids = 64;
+  request_.limits.cpus = 1;
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - cat /sys/fs/cgroup/pids/$(sed -n 's/^[0-9]*:pids://p' /proc/self/cgroup)/pids.max
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.Messages());
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains(HasSubstr("cgroup memory limit 268435456 bytes")));
+  EXPECT_THAT(messages, Contains(HasSubstr("cgroup process limit 64")));
+  EXPECT_THAT(messages, Contains("64"));
+}
+
+}  // namespace
+}  // namespace gantry::runtime

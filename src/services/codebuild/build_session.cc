@@ -1,0 +1,707 @@
+#include "services/codebuild/build_session.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/aws/error.h"
+#include "core/aws/model.h"
+#include "core/aws/sigv4.h"
+#include "core/common/crypto.h"
+#include "core/common/log.h"
+#include "core/common/strings.h"
+#include "core/common/time_format.h"
+#include "services/codebuild/artifacts.h"
+#include "services/codebuild/build_events.h"
+#include "services/codebuild/environment.h"
+#include "services/codebuild/process.h"
+#include "services/codebuild/records.h"
+
+extern char** environ;
+
+namespace gantry::services::codebuild {
+
+namespace {
+
+namespace fs = std::filesystem;
+using aws::Document;
+using runtime::BuildPhaseType;
+using runtime::BuildStatus;
+using runtime::PhaseContext;
+
+constexpr int kDefaultSessionSeconds = 3600;
+constexpr int kMaxSessionSeconds = 43200;
+constexpr auto kRoleRefreshMargin = std::chrono::minutes(5);
+
+const char* const kRepositoryTypes[] = {"CODECOMMIT", "GITHUB", "GITHUB_ENTERPRISE",
+                                        "BITBUCKET",  "GITLAB", "GITLAB_SELF_MANAGED"};
+
+// The AWS error code of a failed in-process call to `service`.
+std::string CodeOf(const Status& status, std::string_view service) {
+  return aws::ToAwsError(status, aws::ModelRegistry::Instance().Get(service)).code;
+}
+
+std::string Described(const Status& status, std::string_view service) {
+  return CodeOf(status, service) + ": " + status.message();
+}
+
+Status ClientError(std::string message) { return Status::FailedPrecondition(std::move(message), "CLIENT_ERROR"); }
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Internal("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+Status WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) return Status::Internal("cannot write " + path.string());
+  return Status::Ok();
+}
+
+Document BinaryOf(const std::string& bytes) {
+  return Document::binary(std::vector<uint8_t>(bytes.begin(), bytes.end()));
+}
+
+// A buildspec given inline (YAML text) rather than as a path relative to the source directory.
+bool IsInlineBuildspec(std::string_view text) {
+  return text.find('\n') != std::string_view::npos || text.find(": ") != std::string_view::npos ||
+         text.rfind("version", 0) == 0;
+}
+
+std::string LastLine(std::string_view output) {
+  std::string_view text = Trim(output);
+  size_t newline = text.rfind('\n');
+  return std::string(Trim(newline == std::string_view::npos ? text : text.substr(newline + 1)));
+}
+
+// host (without port) and path of an http(s) URL.
+struct UrlParts {
+  std::string scheme, host, port, path;
+};
+std::optional<UrlParts> ParseUrl(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  UrlParts out;
+  out.scheme = std::string(url.substr(0, scheme_end));
+  std::string_view rest = url.substr(scheme_end + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+  size_t colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
+    out.port = std::string(authority.substr(colon + 1));
+    authority = authority.substr(0, colon);
+  }
+  out.host = std::string(authority);
+  return out;
+}
+
+}  // namespace
+
+PhaseContext InterruptedContext(std::string_view phase, bool at_restart) {
+  std::string why = at_restart ? "Gantry stopped or was killed while this build was in " + std::string(phase) +
+                                     "; the build's processes are gone and it did not finish."
+                               : "Gantry stopped while this build was in " + std::string(phase) +
+                                     "; its processes were ended and it did not finish.";
+  return {"BUILD_INTERRUPTED", why};
+}
+
+BuildSession::BuildSession(const BuildQueueDeps& deps, const BuildQueueOptions& options, BuildAnnouncer* announcer,
+                           std::string scope, std::string id, StopFlags* flags)
+    : deps_(deps),
+      options_(options),
+      announcer_(announcer),
+      scope_(std::move(scope)),
+      id_(std::move(id)),
+      flags_(flags) {
+  auto record = deps_.store->Get(kBuildTable, scope_, id_);
+  if (record.ok() && *record) record_ = std::move((*record)->doc);
+  if (!record_.is_null()) {
+    account_ = record_.value("Account", "");
+    region_ = record_.value("Region", "");
+    role_arn_ = record_["Build"].value("serviceRole", "");
+    timeout_minutes_ = record_["Build"].value("timeoutInMinutes", kDefaultTimeoutMinutes);
+  }
+  if (auto parts = ParseBuildId(id_)) uuid_ = parts->uuid;
+  dir_ = options_.work_root + "/" + uuid_;
+}
+
+BuildSession::~BuildSession() {
+  if (log_) log_->Close();
+}
+
+void BuildSession::Run(BuildEngine& engine) {
+  if (record_.is_null() || IsComplete(record_)) return;
+  std::error_code ec;
+  fs::create_directories(dir_ + "/home", ec);
+  ::chmod(dir_.c_str(), 0700);
+  const Document& logs = record_["Build"]["logs"];
+  BuildLogSink::SendFn send;
+  if (logs.contains("groupName")) {
+    std::string group = logs["groupName"], stream = logs["streamName"];
+    send = [this, group, stream](const Document& events) {
+      return CallAsRole("logs", "PutLogEvents",
+                        {{"logGroupName", group}, {"logStreamName", stream}, {"logEvents", events}})
+          .status();
+    };
+  }
+  log_ = std::make_unique<BuildLogSink>(deps_.clock, std::move(send),
+                                        logs.contains("s3LogsArn") ? dir_ + "/build.log" : std::string());
+  if (std::optional<PhaseContext> failure = Provision()) {
+    FailProvisioning(*failure);
+  } else if (flags_->user_stop) {
+    Persist([&](Document& r) { CompleteBuild(r, BuildStatus::kStopped, deps_.clock->Now()); });
+  } else if (!flags_->shutdown) {
+    log_->Start();
+    engine_ = &engine;
+    request_ = MakeRequest();
+    runtime::BuildOutcome outcome = engine.Run(request_, *this);
+    engine_ = nullptr;
+    log_->Close();
+    if (Status sent = log_->first_error(); !sent.ok()) {
+      GANTRY_LOG(kWarn,
+                 "codebuild: some log lines of build " << id_ << " did not reach CloudWatch Logs: " << sent.ToString());
+    }
+    UploadS3Log();
+    Finish(outcome);
+  }
+  log_->Close();
+  if (!IsComplete(record_) && flags_->shutdown) {
+    std::string phase = record_["Build"].value("currentPhase", "");
+    Persist([&](Document& r) {
+      CompleteBuild(r, BuildStatus::kFault, deps_.clock->Now(), {InterruptedContext(phase, false)});
+    });
+  }
+  fs::remove_all(dir_, ec);
+}
+
+StatusOr<aws::Principal> BuildSession::Role() {
+  std::lock_guard lock(role_mu_);
+  TimePoint now = deps_.clock->Now();
+  if (role_ && role_->expiration - now > kRoleRefreshMargin) return role_->principal;
+  // The build's commands keep the first session's credentials: ask for one as long as the build may
+  // run (up to STS's 12 hours), or the default hour when the role's MaxSessionDuration is shorter.
+  int timeout_seconds = timeout_minutes_ * 60;
+  Document input = {{"RoleArn", role_arn_},
+                    {"RoleSessionName", "AWSCodeBuild-" + uuid_},
+                    {"DurationSeconds", std::clamp(timeout_seconds, kDefaultSessionSeconds, kMaxSessionSeconds)}};
+  auto assumed = deps_.client->Call(ServicePrincipal(account_), "sts", "AssumeRole", input, region_);
+  if (!assumed.ok() && assumed.status().code() == StatusCode::kInvalidArgument) {
+    input["DurationSeconds"] = kDefaultSessionSeconds;
+    assumed = deps_.client->Call(ServicePrincipal(account_), "sts", "AssumeRole", input, region_);
+  }
+  GANTRY_ASSIGN_OR_RETURN(Document out, std::move(assumed));
+  RoleSession session;
+  const Document& credentials = out["Credentials"];
+  session.access_key_id = credentials.value("AccessKeyId", "");
+  session.secret_access_key = credentials.value("SecretAccessKey", "");
+  session.session_token = credentials.value("SessionToken", "");
+  session.expiration = FromSeconds(credentials["Expiration"]);
+  session.principal.account_id = account_;
+  session.principal.arn = out["AssumedRoleUser"].value("Arn", "");
+  session.principal.user_id = out["AssumedRoleUser"].value("AssumedRoleId", "");
+  session.principal.access_key_id = session.access_key_id;
+  // CodeBuild makes these calls on the role's behalf: the audit trail shows it as invokedBy.
+  session.principal.service = std::string(kServicePrincipal);
+  role_ = std::move(session);
+  return role_->principal;
+}
+
+StatusOr<Document> BuildSession::CallAsRole(std::string_view service, std::string_view operation,
+                                            const Document& input) {
+  GANTRY_ASSIGN_OR_RETURN(aws::Principal principal, Role());
+  return deps_.client->Call(principal, service, operation, input, region_);
+}
+
+std::optional<PhaseContext> BuildSession::Provision() {
+  const Document& build = record_["Build"];
+  const Document& environment = build["environment"];
+  std::string type = environment.value("type", "");
+  std::string image = environment.value("image", "");
+  if (type.rfind("WINDOWS", 0) == 0 || type.rfind("MAC", 0) == 0) {
+    return PhaseContext{"CLIENT_ERROR", "Gantry runs Linux builds only; environment type " + type +
+                                            " needs a Windows or macOS host, which Gantry does not provide."};
+  }
+  if (!IsCuratedImage(image)) {
+    return PhaseContext{"BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE",
+                        "Unable to use image " + image +
+                            ": Gantry runs AWS's curated images (aws/codebuild/standard:*, aws/codebuild/amazonlinux*) "
+                            "in its host sandbox; other images need container support, which Gantry does not have "
+                            "yet."};
+  }
+  const std::string& role_arn = role_arn_;
+  if (!Role().ok()) {
+    return PhaseContext{"CLIENT_ERROR", "CodeBuild is not authorized to perform: sts:AssumeRole on " + role_arn};
+  }
+  const Document& logs = build["logs"];
+  if (logs.contains("groupName")) {
+    std::string group = logs["groupName"], stream = logs["streamName"];
+    // The group may exist already (and the role may only be allowed to add streams to it).
+    auto group_made = CallAsRole("logs", "CreateLogGroup", {{"logGroupName", group}});
+    auto made = CallAsRole("logs", "CreateLogStream", {{"logGroupName", group}, {"logStreamName", stream}});
+    if (!made.ok() && made.status().code() != StatusCode::kAlreadyExists) {
+      if (made.status().code() == StatusCode::kPermissionDenied) {
+        return PhaseContext{"ACCESS_DENIED", "Service role " + role_arn +
+                                                 " does not allow AWS CodeBuild to create Amazon CloudWatch Logs log "
+                                                 "streams for build " +
+                                                 build.value("arn", "") +
+                                                 ". Error message: " + made.status().message()};
+      }
+      if (!group_made.ok() && group_made.status().code() != StatusCode::kAlreadyExists) {
+        return PhaseContext{"CLIENT_ERROR", Described(group_made.status(), "logs")};
+      }
+      return PhaseContext{"CLIENT_ERROR", Described(made.status(), "logs")};
+    }
+  }
+  std::string buildspec = build["source"].value("buildspec", "");
+  if (buildspec.rfind("arn:aws:s3:::", 0) == 0) {
+    S3Object object = ParseS3Location(buildspec);
+    auto got = CallAsRole("s3", "GetObject", {{"Bucket", object.bucket}, {"Key", object.key}});
+    if (!got.ok()) {
+      return PhaseContext{"CLIENT_ERROR", Described(got.status(), "s3") + " for buildspec " + buildspec};
+    }
+    const auto& bytes = (*got)["Body"].get_binary();
+    s3_buildspec_ = std::string(bytes.begin(), bytes.end());
+  }
+  return std::nullopt;
+}
+
+runtime::BuildRequest BuildSession::MakeRequest() {
+  const Document& build = record_["Build"];
+  const Document& environment = build["environment"];
+  runtime::BuildRequest request;
+  request.build_id = id_;
+  std::string buildspec = build["source"].value("buildspec", "");
+  if (s3_buildspec_) {
+    request.buildspec_inline = *s3_buildspec_;
+  } else if (IsInlineBuildspec(buildspec)) {
+    request.buildspec_inline = buildspec;
+  } else {
+    request.buildspec_path = buildspec;
+  }
+  BuildFacts facts;
+  facts.build_id = id_;
+  facts.build_arn = build.value("arn", "");
+  facts.build_number = build.value("buildNumber", int64_t{0});
+  facts.image = environment.value("image", "");
+  facts.initiator = build.value("initiator", "");
+  facts.log_path = build["logs"].value("streamName", "");
+  facts.project_arn = ProjectArn(region_, account_, build.value("projectName", ""));
+  facts.source_repo_url = SourceRepoUrl(build["source"]);
+  facts.source_version = build.value("sourceVersion", "");
+  facts.kms_key_id = build.value("encryptionKey", "");
+  facts.start_time_ms = ToEpochMillis(FromSeconds(build["startTime"]));
+  facts.region = region_;
+  facts.home = dir_ + "/home";
+  {
+    std::lock_guard lock(role_mu_);
+    if (role_) {
+      facts.access_key_id = role_->access_key_id;
+      facts.secret_access_key = role_->secret_access_key;
+      facts.session_token = role_->session_token;
+    }
+  }
+  if (options_.endpoint) facts.endpoint_url = options_.endpoint();
+  request.codebuild_env = CodeBuildVariables(facts);
+  request.project_env = ProjectVariables(environment.value("environmentVariables", Document::array()));
+  request.image = facts.image;
+  request.work_root = dir_;
+  request.hidden_paths = {options_.state_dir};
+  std::string compute = environment.value("computeType", "");
+  if (std::optional<runtime::SandboxLimits> limits = ComputeLimits(compute)) {
+    request.limits = *limits;
+  } else if (environment.contains("computeConfiguration")) {
+    const Document& c = environment["computeConfiguration"];
+    request.limits.memory_bytes = static_cast<uint64_t>(c.value("memory", int64_t{0})) << 30;
+    request.limits.cpus = static_cast<double>(c.value("vCpu", int64_t{0}));
+  }
+  request.isolate = options_.isolate;
+  request.timeout = options_.minute * build.value("timeoutInMinutes", kDefaultTimeoutMinutes);
+  request.clock = deps_.clock;
+  for (const Document& phase : build["phases"]) {
+    if (phase.value("phaseType", "") == "SUBMITTED") request.submitted_at = FromSeconds(phase["startTime"]);
+    if (phase.value("phaseType", "") == "QUEUED") request.queued_at = FromSeconds(phase["startTime"]);
+  }
+  return request;
+}
+
+void BuildSession::FailProvisioning(const PhaseContext& context) {
+  Persist([&](Document& r) {
+    TimePoint now = deps_.clock->Now();
+    EndPhase(r, BuildPhaseType::kProvisioning, now, BuildStatus::kFailed, {context});
+  });
+  Persist([&](Document& r) {
+    TimePoint now = deps_.clock->Now();
+    BeginPhase(r, BuildPhaseType::kFinalizing, now);
+    EndPhase(r, BuildPhaseType::kFinalizing, now, BuildStatus::kSucceeded, {});
+  });
+  Persist([&](Document& r) { CompleteBuild(r, BuildStatus::kFailed, deps_.clock->Now()); });
+}
+
+void BuildSession::Finish(const runtime::BuildOutcome& outcome) {
+  BuildStatus status = outcome.status;
+  if (flags_->shutdown && status == BuildStatus::kStopped) status = BuildStatus::kFault;
+  TimePoint end = deps_.clock->Now();
+  for (const runtime::PhaseRecord& phase : outcome.phases) {
+    if (phase.type == BuildPhaseType::kCompleted) end = phase.start;
+  }
+  Persist([&](Document& r) {
+    Document& build = r["Build"];
+    if (!outcome.exported_variables.empty()) {
+      Document exported = Document::array();
+      for (const auto& [name, value] : outcome.exported_variables)
+        exported.push_back({{"name", name}, {"value", value}});
+      build["exportedEnvironmentVariables"] = exported;
+    }
+    if (!outcome.resolved_source_version.empty()) build["resolvedSourceVersion"] = outcome.resolved_source_version;
+    std::vector<PhaseContext> contexts;
+    if (status == BuildStatus::kFault && flags_->shutdown) {
+      contexts.push_back(InterruptedContext(build.value("currentPhase", ""), false));
+    }
+    CompleteBuild(r, status, end, contexts);
+  });
+}
+
+void BuildSession::Persist(const std::function<void(Document& record)>& fn) {
+  Document before;
+  auto updated = UpdateBuild(*deps_.store, scope_, id_, [&](Document& r) -> Status {
+    before = r;
+    fn(r);
+    return Status::Ok();
+  });
+  if (!updated.ok()) {
+    GANTRY_LOG(kWarn, "codebuild: cannot record the progress of build " << id_ << ": " << updated.status().ToString());
+    return;
+  }
+  record_ = std::move(*updated);
+  announcer_->Announce(std::move(before), record_);
+}
+
+void BuildSession::CheckStop(BuildEngine* engine) {
+  if (engine != nullptr && !stop_forwarded_ && (flags_->user_stop || flags_->shutdown)) {
+    stop_forwarded_ = true;
+    engine->RequestStop();
+  }
+}
+
+void BuildSession::OnPhase(const runtime::PhaseRecord& phase) {
+  CheckStop(engine_);
+  if (phase.type == BuildPhaseType::kSubmitted || phase.type == BuildPhaseType::kQueued ||
+      phase.type == BuildPhaseType::kCompleted) {
+    return;
+  }
+  if (!phase.end) {
+    if (const Document* open = OpenPhase(record_);
+        open && open->value("phaseType", "") == runtime::PhaseName(phase.type)) {
+      return;
+    }
+    Persist([&](Document& r) { BeginPhase(r, phase.type, phase.start); });
+    return;
+  }
+  BuildStatus status = phase.status.value_or(BuildStatus::kSucceeded);
+  std::vector<PhaseContext> contexts = phase.contexts;
+  if (flags_->shutdown && status == BuildStatus::kStopped) {
+    status = BuildStatus::kFault;
+    contexts.push_back(InterruptedContext(runtime::PhaseName(phase.type), false));
+  }
+  Persist([&](Document& r) { EndPhase(r, phase.type, *phase.end, status, contexts); });
+}
+
+void BuildSession::OnLogLine(std::string_view line) {
+  CheckStop(engine_);
+  if (log_) log_->Append(line);
+}
+
+StatusOr<runtime::ResolvedValue> BuildSession::ResolveParameter(std::string_view name) {
+  // The engine words the context ("Decrypted Variables Error"): NotFound, or the AWS code and message.
+  auto out =
+      CallAsRole("ssm", "GetParameters", {{"Names", Document::array({std::string(name)})}, {"WithDecryption", true}});
+  if (!out.ok()) return Status(out.status().code(), out.status().message(), CodeOf(out.status(), "ssm"));
+  const Document& parameters = (*out)["Parameters"];
+  if (parameters.empty()) return Status::NotFound("parameter does not exist: " + std::string(name));
+  return runtime::ResolvedValue{parameters[0].value("Value", ""), parameters[0].value("Type", "") == "SecureString"};
+}
+
+StatusOr<runtime::ResolvedValue> BuildSession::ResolveSecret(std::string_view secret_id, std::string_view json_key,
+                                                             std::string_view version_stage,
+                                                             std::string_view version_id) {
+  Document input = {{"SecretId", std::string(secret_id)}};
+  if (!version_stage.empty()) input["VersionStage"] = std::string(version_stage);
+  if (!version_id.empty()) input["VersionId"] = std::string(version_id);
+  // The engine words the context ("Secrets Manager Error"): the AWS code and message.
+  auto out = CallAsRole("secretsmanager", "GetSecretValue", input);
+  if (!out.ok()) return Status(out.status().code(), out.status().message(), CodeOf(out.status(), "secretsmanager"));
+  std::string value;
+  if (out->contains("SecretString")) {
+    value = (*out)["SecretString"].get<std::string>();
+  } else if (out->contains("SecretBinary") && (*out)["SecretBinary"].is_binary()) {
+    const auto& bytes = (*out)["SecretBinary"].get_binary();
+    value.assign(bytes.begin(), bytes.end());
+  }
+  if (!json_key.empty()) {
+    Document parsed = Document::parse(value, nullptr, false);
+    if (!parsed.is_object() || !parsed.contains(std::string(json_key))) {
+      return Status::NotFound("secret " + std::string(secret_id) + " has no JSON key " + std::string(json_key),
+                              "ResourceNotFoundException");
+    }
+    const Document& field = parsed[std::string(json_key)];
+    value = field.is_string() ? field.get<std::string>() : field.dump();
+  }
+  return runtime::ResolvedValue{value, true};
+}
+
+StatusOr<std::string> BuildSession::DownloadSource(const std::string& src_dir) {
+  GANTRY_ASSIGN_OR_RETURN(std::string version, FetchSource(src_dir));
+  // The engine reads codebuild_env after DOWNLOAD_SOURCE (the buildspec's env comes from the
+  // source), so the version resolved here reaches the build's commands.
+  if (!version.empty()) {
+    request_.codebuild_env.push_back({"CODEBUILD_RESOLVED_SOURCE_VERSION", version, runtime::EnvVarType::kPlaintext});
+  }
+  return version;
+}
+
+StatusOr<std::string> BuildSession::FetchSource(const std::string& src_dir) {
+  const Document& build = record_["Build"];
+  std::string type = build["source"].value("type", "NO_SOURCE");
+  if (!build.value("secondarySources", Document::array()).empty()) {
+    return ClientError(
+        "Gantry does not download secondary sources yet; remove secondarySources to build the "
+        "primary source alone.");
+  }
+  if (type == "NO_SOURCE") return std::string();
+  if (type == "S3") return DownloadS3(src_dir);
+  for (const char* repository : kRepositoryTypes) {
+    if (type == repository) return CloneRepository(src_dir);
+  }
+  return ClientError("Gantry does not download " + type + " sources yet; start this build with another source type.");
+}
+
+StatusOr<std::string> BuildSession::DownloadS3(const std::string& src_dir) {
+  const Document& build = record_["Build"];
+  S3Object object = ParseS3Location(build["source"].value("location", ""));
+  std::string version = build.value("sourceVersion", "");
+  std::string where = " for primary source and source version " + object.Arn();
+  if (!object.key.empty() && object.key.back() == '/') {
+    Document list = {{"Bucket", object.bucket}, {"Prefix", object.key}};
+    while (true) {
+      auto page = CallAsRole("s3", "ListObjectsV2", list);
+      if (!page.ok()) return ClientError(Described(page.status(), "s3") + where);
+      for (const Document& item : page->value("Contents", Document::array())) {
+        std::string key = item.value("Key", "");
+        std::string relative = key.substr(object.key.size());
+        if (relative.empty() || relative.back() == '/') continue;
+        if (relative.front() == '/' || ("/" + relative + "/").find("/../") != std::string::npos) {
+          return ClientError("S3 object " + key + " would be written outside the source directory" + where);
+        }
+        auto got = CallAsRole("s3", "GetObject", {{"Bucket", object.bucket}, {"Key", key}});
+        if (!got.ok()) return ClientError(Described(got.status(), "s3") + where);
+        GANTRY_RETURN_IF_ERROR(WriteFile(fs::path(src_dir) / relative, (*got)["Body"].get_binary()));
+      }
+      if (!page->value("IsTruncated", false)) break;
+      list["ContinuationToken"] = page->value("NextContinuationToken", "");
+    }
+    return std::string();
+  }
+  Document input = {{"Bucket", object.bucket}, {"Key", object.key}};
+  if (!version.empty()) input["VersionId"] = version;
+  auto got = CallAsRole("s3", "GetObject", input);
+  if (!got.ok()) return ClientError(Described(got.status(), "s3") + where);
+  std::string zip = dir_ + "/source.zip";
+  GANTRY_RETURN_IF_ERROR(WriteFile(zip, (*got)["Body"].get_binary()));
+  Status extracted = ExtractZip(zip, src_dir);
+  std::error_code ec;
+  fs::remove(zip, ec);
+  if (!extracted.ok()) return ClientError(extracted.message() + where);
+  std::string resolved = got->value("VersionId", "");
+  return resolved == "null" ? std::string() : resolved;
+}
+
+StatusOr<std::string> BuildSession::CloneRepository(const std::string& src_dir) {
+  const Document& build = record_["Build"];
+  const Document& source = build["source"];
+  std::string url = source.value("location", "");
+  std::string version = build.value("sourceVersion", "");
+  std::string where =
+      " for primary source and source version " + (version.empty() ? std::string("(default branch)") : version);
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (entry.rfind("PATH=", 0) == 0 || entry.rfind("LANG=", 0) == 0 || entry.rfind("TMPDIR=", 0) == 0) {
+      env.emplace_back(entry);
+    }
+  }
+  env.push_back("HOME=" + dir_ + "/home");
+  env.push_back("GIT_TERMINAL_PROMPT=0");
+  env.push_back("GIT_CONFIG_NOSYSTEM=1");
+  if (source.value("insecureSsl", false)) env.push_back("GIT_SSL_NO_VERIFY=1");
+  std::vector<std::string> git = {"git", "-c", "credential.helper=", "-c", "advice.detachedHead=false"};
+
+  // CodeCommit repositories served by Gantry: AWS's clone URL reaches Gantry's own endpoint, and the
+  // build authenticates as its service role, with the aws CLI credential helper's signed password.
+  std::optional<UrlParts> parts = ParseUrl(url);
+  std::string endpoint = options_.endpoint ? options_.endpoint() : std::string();
+  std::optional<UrlParts> gantry = ParseUrl(endpoint);
+  if (parts && gantry && parts->host.rfind("git-codecommit.", 0) == 0 &&
+      parts->host.find(".amazonaws.com") != std::string::npos) {
+    url = endpoint + parts->path;
+    parts = ParseUrl(url);
+  }
+  if (parts && gantry && parts->host == gantry->host && parts->port == gantry->port &&
+      parts->path.rfind("/v1/repos/", 0) == 0) {
+    GANTRY_RETURN_IF_ERROR(Role().status());
+    std::lock_guard lock(role_mu_);
+    TimePoint now = deps_.clock->Now();
+    // As the aws CLI's helper signs: the timestamp without its 'Z' in the string to sign, with it
+    // in the password.
+    std::string amz_date = FormatAmzDate(now);
+    std::string timestamp = amz_date.substr(0, amz_date.size() - 1);
+    std::string date = amz_date.substr(0, 8);
+    const std::string& region = region_;
+    std::string canonical = "GIT\n" + parts->path + "\n\nhost:" + parts->host + "\n\nhost\n";
+    std::string to_sign = "AWS4-HMAC-SHA256\n" + timestamp + "\n" + date + "/" + region + "/codecommit/aws4_request\n" +
+                          HexEncode(Sha256(canonical));
+    std::string key = aws::DeriveSigningKey(role_->secret_access_key, date, region, "codecommit");
+    env.push_back("GANTRY_GIT_USER=" + role_->access_key_id + "%" + role_->session_token);
+    env.push_back("GANTRY_GIT_PASSWORD=" + amz_date + HexEncode(HmacSha256(key, to_sign)));
+    git.insert(
+        git.end(),
+        {"-c", "credential.helper=!f() { echo username=$GANTRY_GIT_USER; echo password=$GANTRY_GIT_PASSWORD; }; f"});
+  }
+
+  auto deadline =
+      std::chrono::steady_clock::now() + options_.minute * build.value("timeoutInMinutes", kDefaultTimeoutMinutes);
+  auto run = [&](std::vector<std::string> args) -> StatusOr<CommandResult> {
+    std::vector<std::string> argv = git;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, src_dir, env, deadline, &flags_->stop);
+  };
+  std::vector<std::string> clone = {"clone", "--quiet"};
+  int depth = source.value("gitCloneDepth", 0);
+  if (depth > 0 && version.empty()) clone.insert(clone.end(), {"--depth", std::to_string(depth)});
+  clone.insert(clone.end(), {"--", url, src_dir});
+  GANTRY_ASSIGN_OR_RETURN(CommandResult cloned, run(clone));
+  if (cloned.exit_code != 0) return ClientError("git clone failed: " + LastLine(cloned.output) + where);
+  if (!version.empty()) {
+    GANTRY_ASSIGN_OR_RETURN(CommandResult checkout, run({"checkout", "--quiet", version}));
+    if (checkout.exit_code != 0) {
+      std::string ref = version.rfind("pr/", 0) == 0 ? "pull/" + version.substr(3) + "/head" : version;
+      GANTRY_ASSIGN_OR_RETURN(CommandResult fetched, run({"fetch", "--quiet", "origin", ref}));
+      if (fetched.exit_code != 0) return ClientError("reference not found" + where);
+      GANTRY_ASSIGN_OR_RETURN(checkout, run({"checkout", "--quiet", "FETCH_HEAD"}));
+      if (checkout.exit_code != 0) return ClientError("git checkout failed: " + LastLine(checkout.output) + where);
+    }
+  }
+  if (source.contains("gitSubmodulesConfig") && source["gitSubmodulesConfig"].value("fetchSubmodules", false)) {
+    GANTRY_ASSIGN_OR_RETURN(CommandResult submodules, run({"submodule", "update", "--init", "--recursive", "--quiet"}));
+    if (submodules.exit_code != 0)
+      return ClientError("git submodule update failed: " + LastLine(submodules.output) + where);
+  }
+  GANTRY_ASSIGN_OR_RETURN(CommandResult head, run({"rev-parse", "HEAD"}));
+  if (head.exit_code != 0) return ClientError("git rev-parse failed: " + LastLine(head.output) + where);
+  return std::string(Trim(head.output));
+}
+
+Status BuildSession::UploadArtifacts(const std::vector<runtime::SelectedArtifact>& selected) {
+  const Document& settings = record_["Settings"];
+  const Document& primary = settings["artifacts"];
+  std::string project = record_["Build"].value("projectName", "");
+  struct Uploaded {
+    std::string identifier;  // "" for the primary artifact
+    Document fields;         // location, md5sum, sha256sum
+  };
+  std::vector<Uploaded> uploaded;
+  bool primary_seen = false;
+  int n = 0;
+  for (const runtime::SelectedArtifact& artifact : selected) {
+    const std::string identifier = artifact.spec ? artifact.spec->identifier : std::string();
+    const Document* target = nullptr;
+    if (identifier.empty()) {
+      target = &primary;
+      primary_seen = true;
+    } else {
+      if (auto secondary = settings.find("secondaryArtifacts"); secondary != settings.end()) {
+        for (const Document& a : *secondary) {
+          if (a.value("artifactIdentifier", "") == identifier) target = &a;
+        }
+      }
+    }
+    if (target == nullptr || target->value("type", "") != "S3") continue;
+    if (artifact.files.empty()) return ClientError("no matching artifact paths found");
+    S3Object object =
+        ArtifactObject(*target, uuid_, project, artifact.name, artifact.spec ? artifact.spec->s3_prefix : "");
+    Uploaded done{identifier, {{"location", object.Arn()}}};
+    if (target->value("packaging", "NONE") == "ZIP") {
+      if (object.key.empty()) object.key = project;
+      std::string zip = dir_ + "/artifact-" + std::to_string(n++) + ".zip";
+      Status written = WriteZip(zip, artifact.files, artifact.spec && artifact.spec->enable_symlinks);
+      if (!written.ok()) return ClientError("Error creating the artifact archive: " + written.message());
+      GANTRY_ASSIGN_OR_RETURN(FileDigests digests, DigestFile(zip));
+      GANTRY_ASSIGN_OR_RETURN(std::string bytes, ReadFile(zip));
+      auto put = CallAsRole("s3", "PutObject",
+                            {{"Bucket", object.bucket},
+                             {"Key", object.key},
+                             {"Body", BinaryOf(bytes)},
+                             {"ContentType", "application/zip"}});
+      std::error_code ec;
+      fs::remove(zip, ec);
+      if (!put.ok()) return ClientError("Error uploading artifacts: " + Described(put.status(), "s3"));
+      done.fields = {{"location", object.Arn()}, {"md5sum", digests.md5}, {"sha256sum", digests.sha256}};
+    } else {
+      for (const runtime::ArtifactFile& file : artifact.files) {
+        struct stat st;
+        if (::stat(file.source.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        GANTRY_ASSIGN_OR_RETURN(std::string bytes, ReadFile(file.source));
+        std::string key = object.key.empty() ? file.path : object.key + "/" + file.path;
+        auto put = CallAsRole("s3", "PutObject", {{"Bucket", object.bucket}, {"Key", key}, {"Body", BinaryOf(bytes)}});
+        if (!put.ok()) return ClientError("Error uploading artifacts: " + Described(put.status(), "s3"));
+      }
+    }
+    uploaded.push_back(std::move(done));
+  }
+  if (!primary_seen && primary.value("type", "") == "S3") return ClientError("no matching artifact paths found");
+  Persist([&](Document& r) {
+    Document& build = r["Build"];
+    for (const Uploaded& u : uploaded) {
+      if (u.identifier.empty()) {
+        for (const auto& [k, v] : u.fields.items()) build["artifacts"][k] = v;
+        continue;
+      }
+      for (Document& a : build["secondaryArtifacts"]) {
+        if (a.value("artifactIdentifier", "") != u.identifier) continue;
+        for (const auto& [k, v] : u.fields.items()) a[k] = v;
+      }
+    }
+  });
+  return Status::Ok();
+}
+
+void BuildSession::UploadS3Log() {
+  const Document& logs = record_["Build"]["logs"];
+  if (!logs.contains("s3LogsArn")) return;
+  S3Object object = ParseS3Location(logs.value("s3LogsArn", ""));
+  std::string gz = dir_ + "/build.log.gz";
+  Status zipped = GzipFile(dir_ + "/build.log", gz);
+  StatusOr<std::string> bytes = zipped.ok() ? ReadFile(gz) : StatusOr<std::string>(zipped);
+  Status put = bytes.status();
+  if (bytes.ok()) {
+    put = CallAsRole("s3", "PutObject",
+                     {{"Bucket", object.bucket},
+                      {"Key", object.key},
+                      {"Body", BinaryOf(*bytes)},
+                      {"ContentType", "application/gzip"}})
+              .status();
+  }
+  if (!put.ok()) {
+    GANTRY_LOG(kWarn, "codebuild: the S3 log of build " << id_ << " was not written: " << put.ToString());
+  }
+}
+
+}  // namespace gantry::services::codebuild

@@ -1,0 +1,104 @@
+// One build run, from PROVISIONING to COMPLETED: CodeBuild's side of the engine (BuildHooks). It
+// acts as the project's service role, assumed through STS in-process as codebuild.amazonaws.com:
+// the build's commands get the session's temporary credentials (and AWS_ENDPOINT_URL, Gantry's
+// own URL), and CodeBuild's own calls (S3 source, Parameter Store and Secrets Manager values,
+// CloudWatch Logs, S3 artifacts and logs) are made as that session through the in-process client,
+// so the role's policies decide them; a denial fails the phase with AWS's message.
+//
+// Every phase change is written to the build record before it is announced (EventBridge), and the
+// outcome (status, exported variables, resolved source version, artifacts) is written when the
+// engine returns. Stop flags: `user_stop` (StopBuild) ends the build STOPPED; `shutdown` (Gantry
+// stops) ends it FAULT with a context saying so.
+//
+// Thread-safety: Run and the hooks run on the build's thread; the flags may be set from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/aws/document.h"
+#include "core/aws/service.h"
+#include "services/codebuild/build_queue.h"
+#include "services/codebuild/log_sink.h"
+
+namespace gantry::services::codebuild {
+
+struct StopFlags {
+  std::atomic<bool> user_stop{false};  // StopBuild
+  std::atomic<bool> shutdown{false};   // Gantry is stopping
+  std::atomic<bool> stop{false};       // either (what CodeBuild's own commands watch)
+};
+
+// The context a build ends with when Gantry stopped (or died) while it ran.
+runtime::PhaseContext InterruptedContext(std::string_view phase, bool at_restart);
+
+class BuildSession final : public runtime::BuildHooks {
+ public:
+  // The build must have been claimed (PROVISIONING begun) by the queue.
+  BuildSession(const BuildQueueDeps& deps, const BuildQueueOptions& options, BuildAnnouncer* announcer,
+               std::string scope, std::string id, StopFlags* flags);
+  ~BuildSession() override;
+
+  // Runs the build to COMPLETED through the engine (or fails it in PROVISIONING without it).
+  void Run(BuildEngine& engine);
+
+  StatusOr<runtime::ResolvedValue> ResolveParameter(std::string_view name) override;
+  StatusOr<runtime::ResolvedValue> ResolveSecret(std::string_view secret_id, std::string_view json_key,
+                                                 std::string_view version_stage, std::string_view version_id) override;
+  StatusOr<std::string> DownloadSource(const std::string& src_dir) override;
+  Status UploadArtifacts(const std::vector<runtime::SelectedArtifact>& artifacts) override;
+  void OnPhase(const runtime::PhaseRecord& record) override;
+  void OnLogLine(std::string_view line) override;
+
+ private:
+  struct RoleSession {
+    aws::Principal principal;
+    std::string access_key_id, secret_access_key, session_token;
+    TimePoint expiration;
+  };
+
+  // The service role's session, assumed again when it has less than five minutes left.
+  StatusOr<aws::Principal> Role();
+  StatusOr<aws::Document> CallAsRole(std::string_view service, std::string_view operation, const aws::Document& input);
+  // Provisioning done by CodeBuild before the engine runs: the image and environment, the role
+  // session, the CloudWatch Logs stream. A failure is the PROVISIONING phase's context.
+  std::optional<runtime::PhaseContext> Provision();
+  runtime::BuildRequest MakeRequest();
+  // Ends the build in PROVISIONING (then FINALIZING, COMPLETED) with a context, without the engine.
+  void FailProvisioning(const runtime::PhaseContext& context);
+  void Finish(const runtime::BuildOutcome& outcome);
+  // Applies fn to the record, persists it, and announces the phases it ended and the build's end.
+  void Persist(const std::function<void(aws::Document& record)>& fn);
+  void CheckStop(BuildEngine* engine);
+
+  // The primary source into src_dir; its resolved version.
+  StatusOr<std::string> FetchSource(const std::string& src_dir);
+  StatusOr<std::string> DownloadS3(const std::string& src_dir);
+  StatusOr<std::string> CloneRepository(const std::string& src_dir);
+  void UploadS3Log();
+
+  BuildQueueDeps deps_;
+  const BuildQueueOptions& options_;
+  BuildAnnouncer* announcer_;
+  const std::string scope_, id_;
+  // Fixed for the run (read from the log flusher's thread too).
+  std::string account_, region_, role_arn_;
+  int timeout_minutes_ = 0;
+  StopFlags* flags_;
+  aws::Document record_;  // the last persisted build record
+  std::string uuid_;
+  std::string dir_;     // <work_root>/<uuid>: the engine's work root, the log file, archives
+  std::mutex role_mu_;  // role_ is refreshed from the log flusher's thread too
+  std::optional<RoleSession> role_;
+  std::optional<std::string> s3_buildspec_;  // a buildspec fetched from S3 (arn:aws:s3:::...)
+  runtime::BuildRequest request_;            // what the engine runs (it holds a reference)
+  std::unique_ptr<BuildLogSink> log_;
+  BuildEngine* engine_ = nullptr;
+  bool stop_forwarded_ = false;
+};
+
+}  // namespace gantry::services::codebuild

@@ -1,0 +1,1093 @@
+#include "services/codebuild/codebuild_service.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "core/store/test_support.h"
+#include "services/codebuild/artifacts.h"
+#include "services/codebuild/records.h"
+#include "test_support/service_test.h"
+
+namespace gantry::services::codebuild {
+namespace {
+
+namespace fs = std::filesystem;
+using aws::Document;
+using runtime::BuildPhaseType;
+using runtime::BuildStatus;
+
+constexpr char kAccount[] = "000000000000";
+constexpr char kRegion[] = "us-east-1";
+constexpr char kRole[] = "arn:aws:iam::000000000000:role/cb";
+
+// The other services CodeBuild calls, in memory: STS (roles in `assumable`), IAM GetRole, CloudWatch
+// Logs, S3, Parameter Store, Secrets Manager and EventBridge. Every call is recorded with its
+// principal; `denied` holds "service:Operation" entries that fail with AccessDenied.
+class FakeAws final : public aws::Client {
+ public:
+  struct CallRecord {
+    aws::Principal principal;
+    std::string service, operation;
+    Document input;
+  };
+
+  StatusOr<Document> Call(const aws::Principal& principal, std::string_view service, std::string_view operation,
+                          const Document& input, std::string_view region) override {
+    std::lock_guard lock(mu_);
+    calls.push_back({principal, std::string(service), std::string(operation), input});
+    std::string action = std::string(service) + ":" + std::string(operation);
+    if (denied.count(action)) {
+      return Status::PermissionDenied("User: " + principal.arn + " is not authorized to perform: " + action,
+                                      service == "s3" ? "AccessDenied" : "AccessDeniedException");
+    }
+    if (service == "sts" && operation == "AssumeRole") {
+      std::string role = input.value("RoleArn", "");
+      if (!assumable.count(role)) return Status::PermissionDenied("not trusted", "AccessDenied");
+      ++sessions;
+      std::string name = role.substr(role.rfind('/') + 1);
+      return Document{
+          {"Credentials",
+           {{"AccessKeyId", "ASIA" + std::to_string(sessions)},
+            {"SecretAccessKey", "secret"},
+            {"SessionToken", "token"},
+            {"Expiration", 4000000000.0}}},
+          {"AssumedRoleUser",
+           {{"Arn", "arn:aws:sts::000000000000:assumed-role/" + name + "/" + input.value("RoleSessionName", "")},
+            {"AssumedRoleId", "AROA:" + input.value("RoleSessionName", "")}}}};
+    }
+    if (service == "iam" && operation == "GetRole") {
+      std::string arn = "arn:aws:iam::000000000000:role/" + input.value("RoleName", "");
+      if (!assumable.count(arn)) return Status::NotFound("no role", "NoSuchEntity");
+      return Document{{"Role", {{"Arn", arn}}}};
+    }
+    if (service == "logs") {
+      if (operation == "PutLogEvents") {
+        for (const Document& e : input["logEvents"]) {
+          log_lines[input.value("logGroupName", "") + "|" + input.value("logStreamName", "")].push_back(e["message"]);
+        }
+        ++log_batches;
+      }
+      return Document::object();
+    }
+    if (service == "s3") {
+      std::string key = input.value("Bucket", "") + "/" + input.value("Key", "");
+      if (operation == "PutObject") {
+        const auto& body = input["Body"].get_binary();
+        objects[key] = std::string(body.begin(), body.end());
+        return Document::object();
+      }
+      if (operation == "GetObject") {
+        auto it = objects.find(key);
+        if (it == objects.end()) return Status::NotFound("The specified key does not exist.", "NoSuchKey");
+        return Document{{"Body", Document::binary(std::vector<uint8_t>(it->second.begin(), it->second.end()))}};
+      }
+      if (operation == "ListObjectsV2") {
+        Document contents = Document::array();
+        std::string prefix = input.value("Bucket", "") + "/" + input.value("Prefix", "");
+        for (const auto& [k, v] : objects) {
+          if (k.rfind(prefix, 0) == 0) contents.push_back({{"Key", k.substr(k.find('/') + 1)}});
+        }
+        return Document{{"Contents", contents}, {"IsTruncated", false}};
+      }
+    }
+    if (service == "ssm" && operation == "GetParameters") {
+      std::string name = input["Names"][0];
+      auto it = parameters.find(name);
+      if (it == parameters.end()) return Document{{"Parameters", Document::array()}, {"InvalidParameters", {name}}};
+      return Document{{"Parameters", {{{"Name", name}, {"Value", it->second.first}, {"Type", it->second.second}}}}};
+    }
+    if (service == "secretsmanager" && operation == "GetSecretValue") {
+      auto it = secrets.find(input.value("SecretId", ""));
+      if (it == secrets.end()) {
+        return Status::NotFound("Secrets Manager can't find the specified secret.", "ResourceNotFoundException");
+      }
+      return Document{{"SecretString", it->second}};
+    }
+    if (service == "events" && operation == "PutEvents") {
+      events.push_back(input["Entries"][0]);
+      return Document{{"FailedEntryCount", 0}};
+    }
+    return Status::Unimplemented("fake: " + action);
+  }
+
+  std::vector<CallRecord> CallsTo(const std::string& service, const std::string& operation) {
+    std::lock_guard lock(mu_);
+    std::vector<CallRecord> out;
+    for (const auto& c : calls) {
+      if (c.service == service && c.operation == operation) out.push_back(c);
+    }
+    return out;
+  }
+  // detail-type and the detail of every event, in order.
+  std::vector<std::pair<std::string, Document>> Events() {
+    std::lock_guard lock(mu_);
+    std::vector<std::pair<std::string, Document>> out;
+    for (const Document& e : events) out.emplace_back(e["DetailType"], Document::parse(e["Detail"].get<std::string>()));
+    return out;
+  }
+
+  std::mutex mu_;
+  std::vector<CallRecord> calls;
+  std::set<std::string> assumable = {kRole};
+  std::set<std::string> denied;
+  std::map<std::string, std::vector<std::string>> log_lines;  // "group|stream"
+  int log_batches = 0;
+  std::map<std::string, std::string> objects;                             // "bucket/key"
+  std::map<std::string, std::pair<std::string, std::string>> parameters;  // name → value, type
+  std::map<std::string, std::string> secrets;
+  std::vector<Document> events;
+  int sessions = 0;
+};
+
+// A scripted engine: reports the phases the real engine reports, calls the hooks a build needs
+// (parameters and secrets of project_env, DownloadSource, UploadArtifacts of `artifacts`), prints
+// `lines` in BUILD, and fails BUILD when `fail_build`. With `block`, BUILD waits until released or
+// stopped. Records the request it ran.
+struct EngineScript {
+  std::vector<std::string> lines = {"hello from the build"};
+  bool fail_build = false;
+  std::vector<std::pair<std::string, std::string>> artifact_files;  // path in the tree → content
+  std::string artifact_name;                                        // the buildspec's artifacts name
+  std::string artifact_identifier;                                  // set: a secondary artifact
+  bool block = false;
+  std::vector<std::pair<std::string, std::string>> exported;
+};
+
+// What the engines saw: the values the hooks resolved and the files DownloadSource produced.
+struct Observed {
+  std::map<std::string, runtime::ResolvedValue> resolved;
+  std::map<std::string, std::string> codebuild_env;  // as read after DOWNLOAD_SOURCE
+  std::vector<std::string> source_files;
+};
+
+class FakeEngine final : public BuildEngine {
+ public:
+  FakeEngine(EngineScript script, std::vector<runtime::BuildRequest>* requests, Observed* observed, std::mutex* mu,
+             std::condition_variable* released, bool* release)
+      : script_(std::move(script)),
+        requests_(requests),
+        observed_(observed),
+        mu_(mu),
+        released_(released),
+        release_(release) {}
+
+  runtime::BuildOutcome Run(const runtime::BuildRequest& request, runtime::BuildHooks& hooks) override {
+    {
+      std::lock_guard lock(*mu_);
+      requests_->push_back(request);
+    }
+    runtime::BuildOutcome outcome;
+    TimePoint now = request.clock->Now();
+    auto phase = [&](BuildPhaseType type, BuildStatus status, std::vector<runtime::PhaseContext> contexts = {}) {
+      runtime::PhaseRecord r;
+      r.type = type;
+      r.start = now;
+      hooks.OnPhase(r);
+      r.end = request.clock->Now();
+      r.status = status;
+      r.contexts = std::move(contexts);
+      hooks.OnPhase(r);
+      outcome.phases.push_back(r);
+      return status == BuildStatus::kSucceeded;
+    };
+    auto finish = [&](BuildStatus status) {
+      phase(BuildPhaseType::kFinalizing, BuildStatus::kSucceeded);
+      runtime::PhaseRecord completed;
+      completed.type = BuildPhaseType::kCompleted;
+      completed.start = request.clock->Now();
+      hooks.OnPhase(completed);
+      outcome.phases.push_back(completed);
+      outcome.status = status;
+      return outcome;
+    };
+    phase(BuildPhaseType::kProvisioning, BuildStatus::kSucceeded);
+    std::string src = request.work_root + "/src";
+    fs::create_directories(src);
+    StatusOr<std::string> version = hooks.DownloadSource(src);
+    // Like the engine: the environment is resolved in DOWNLOAD_SOURCE, after the source, with its
+    // context wording.
+    std::vector<runtime::PhaseContext> download;
+    if (!version.ok()) download.push_back({version.status().aws_code(), version.status().message()});
+    for (const runtime::EnvVar& v : version.ok() ? request.codebuild_env : std::vector<runtime::EnvVar>{}) {
+      observed_->codebuild_env[v.name] = v.value;
+    }
+    for (const runtime::EnvVar& v : version.ok() ? request.project_env : std::vector<runtime::EnvVar>{}) {
+      if (!download.empty()) break;
+      if (v.type == runtime::EnvVarType::kParameterStore) {
+        auto value = hooks.ResolveParameter(v.value);
+        if (value.ok()) {
+          observed_->resolved[v.name] = *value;
+        } else {
+          download.push_back(
+              {"Decrypted Variables Error", value.status().code() == StatusCode::kNotFound
+                                                ? "parameter does not exist: " + v.value
+                                                : value.status().aws_code() + ": " + value.status().message()});
+        }
+      } else if (v.type == runtime::EnvVarType::kSecretsManager) {
+        size_t colon = v.value.find(':');
+        auto value = hooks.ResolveSecret(v.value.substr(0, colon),
+                                         colon == std::string::npos ? "" : v.value.substr(colon + 1), "", "");
+        if (value.ok()) {
+          observed_->resolved[v.name] = *value;
+        } else {
+          download.push_back({"Secrets Manager Error", value.status().aws_code() + ": " + value.status().message()});
+        }
+      }
+    }
+    if (!phase(BuildPhaseType::kDownloadSource, download.empty() ? BuildStatus::kSucceeded : BuildStatus::kFailed,
+               download)) {
+      return finish(BuildStatus::kFailed);
+    }
+    outcome.resolved_source_version = *version;
+    for (const auto& entry : fs::recursive_directory_iterator(src)) {
+      if (entry.is_regular_file()) observed_->source_files.push_back(fs::relative(entry.path(), src).string());
+    }
+    phase(BuildPhaseType::kInstall, BuildStatus::kSucceeded);
+    phase(BuildPhaseType::kPreBuild, BuildStatus::kSucceeded);
+    runtime::PhaseRecord build;
+    build.type = BuildPhaseType::kBuild;
+    build.start = request.clock->Now();
+    hooks.OnPhase(build);
+    for (const std::string& line : script_.lines) hooks.OnLogLine(line);
+    BuildStatus status = script_.fail_build ? BuildStatus::kFailed : BuildStatus::kSucceeded;
+    if (script_.block) {
+      std::unique_lock lock(*mu_);
+      released_->wait(lock, [&] { return *release_ || stop_; });
+      if (stop_) status = BuildStatus::kStopped;
+    }
+    build.end = request.clock->Now();
+    build.status = status;
+    if (script_.fail_build)
+      build.contexts = {{"COMMAND_EXECUTION_ERROR", "Error while executing command: false. Reason: exit status 1"}};
+    hooks.OnPhase(build);
+    outcome.phases.push_back(build);
+    if (status == BuildStatus::kStopped) return finish(BuildStatus::kStopped);
+    phase(BuildPhaseType::kPostBuild, BuildStatus::kSucceeded);
+    runtime::ArtifactSpec spec;
+    spec.name = script_.artifact_name;
+    spec.identifier = script_.artifact_identifier;
+    runtime::SelectedArtifact selected;
+    selected.spec = &spec;
+    selected.name = script_.artifact_name;
+    for (const auto& [path, content] : script_.artifact_files) {
+      fs::create_directories((fs::path(src) / path).parent_path());
+      std::ofstream(fs::path(src) / path) << content;
+      selected.files.push_back({src + "/" + path, path});
+    }
+    Status uploaded =
+        hooks.UploadArtifacts(script_.artifact_files.empty() ? std::vector<runtime::SelectedArtifact>{}
+                                                             : std::vector<runtime::SelectedArtifact>{selected});
+    phase(BuildPhaseType::kUploadArtifacts, uploaded.ok() ? BuildStatus::kSucceeded : BuildStatus::kFailed,
+          uploaded.ok() ? std::vector<runtime::PhaseContext>{}
+                        : std::vector<runtime::PhaseContext>{{uploaded.aws_code(), uploaded.message()}});
+    outcome.exported_variables = script_.exported;
+    return finish(!uploaded.ok() ? BuildStatus::kFailed : status);
+  }
+
+  void RequestStop() override {
+    std::lock_guard lock(*mu_);
+    stop_ = true;
+    released_->notify_all();
+  }
+
+ private:
+  EngineScript script_;
+  std::vector<runtime::BuildRequest>* requests_;
+  Observed* observed_;
+  std::mutex* mu_;
+  std::condition_variable* released_;
+  bool* release_;
+  bool stop_ = false;
+};
+
+Document Environment(const std::string& image = "aws/codebuild/standard:7.0") {
+  return {{"type", "LINUX_CONTAINER"}, {"image", image}, {"computeType", "BUILD_GENERAL1_SMALL"}};
+}
+
+Document NoSourceProject(const std::string& name) {
+  return {{"name", name},
+          {"source",
+           {{"type", "NO_SOURCE"}, {"buildspec", "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n"}}},
+          {"artifacts", {{"type", "NO_ARTIFACTS"}}},
+          {"environment", Environment()},
+          {"serviceRole", kRole}};
+}
+
+class CodeBuildTest : public test_support::ServiceTest<CodeBuildService> {
+ protected:
+  CodeBuildTest() : ServiceTest("codebuild", kAccount, kRegion) {}
+
+  std::unique_ptr<CodeBuildService> MakeService() override {
+    CodeBuildOptions options;
+    options.state_dir = dir_.path();
+    options.work_root = work_.path();
+    options.concurrent_builds = concurrent_;
+    options.endpoint = [this] { return endpoint_; };
+    options.engine = [this]() -> std::unique_ptr<BuildEngine> {
+      return std::make_unique<FakeEngine>(script_, &requests_, &observed_, &mu_, &released_, &release_);
+    };
+    return std::make_unique<CodeBuildService>(store_.get(), &clock_, &ids_, &aws_, options);
+  }
+
+  // Runs queued builds to completion on this thread.
+  int RunQueued() { return service_->queue().Pass(true); }
+
+  Document Build(const std::string& id) {
+    Document out = Ok("BatchGetBuilds", {{"ids", {id}}});
+    EXPECT_EQ(out["builds"].size(), 1u) << out.dump();
+    return out["builds"].empty() ? Document() : out["builds"][0];
+  }
+
+  std::vector<std::string> PhaseTypes(const Document& build) {
+    std::vector<std::string> out;
+    for (const Document& p : build["phases"]) out.push_back(p["phaseType"]);
+    return out;
+  }
+  std::map<std::string, std::string> PhaseStatuses(const Document& build) {
+    std::map<std::string, std::string> out;
+    for (const Document& p : build["phases"]) out[p["phaseType"]] = p.value("phaseStatus", "");
+    return out;
+  }
+  std::map<std::string, std::string> Env(const runtime::BuildRequest& request) {
+    std::map<std::string, std::string> out;
+    for (const auto& v : request.codebuild_env) out[v.name] = v.value;
+    return out;
+  }
+
+  // Waits (without timing anything) until pred holds; fails the test after a generous bound.
+  template <typename Pred>
+  bool Eventually(Pred pred) {
+    for (int i = 0; i < 2000; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
+  store::testing::ScratchDirectory work_;
+  FakeAws aws_;
+  EngineScript script_;
+  int concurrent_ = 2;
+  std::string endpoint_ = "http://127.0.0.1:4566";
+  std::vector<runtime::BuildRequest> requests_;
+  std::mutex mu_;
+  std::condition_variable released_;
+  bool release_ = false;
+  Observed observed_;
+};
+
+TEST_F(CodeBuildTest, ProjectLifecycleAndShapes) {
+  Document created = Ok("CreateProject", NoSourceProject("app"))["project"];
+  EXPECT_EQ(created["arn"], "arn:aws:codebuild:us-east-1:000000000000:project/app");
+  EXPECT_EQ(created["timeoutInMinutes"], 60);
+  EXPECT_EQ(created["queuedTimeoutInMinutes"], 480);
+  EXPECT_EQ(created["encryptionKey"], "arn:aws:kms:us-east-1:000000000000:alias/aws/s3");
+  EXPECT_EQ(created["logsConfig"]["cloudWatchLogs"]["status"], "ENABLED");
+  EXPECT_EQ(created["logsConfig"]["s3Logs"]["status"], "DISABLED");
+  EXPECT_EQ(created["environment"]["privilegedMode"], false);
+  EXPECT_EQ(created["environment"]["imagePullCredentialsType"], "CODEBUILD");
+  EXPECT_EQ(created["badge"]["badgeEnabled"], false);
+  EXPECT_EQ(created["projectVisibility"], "PRIVATE");
+  EXPECT_EQ(created["serviceRole"], kRole);
+  // The role was passed (iam:PassRole is the authorizer's) and tried with sts:AssumeRole as CodeBuild.
+  auto assumed = aws_.CallsTo("sts", "AssumeRole");
+  ASSERT_EQ(assumed.size(), 1u);
+  EXPECT_EQ(assumed[0].principal.service, "codebuild.amazonaws.com");
+
+  EXPECT_EQ(
+      Error("CreateProject", NoSourceProject("app")),
+      std::make_pair(std::string("ResourceAlreadyExistsException"),
+                     std::string("Project already exists: arn:aws:codebuild:us-east-1:000000000000:project/app")));
+
+  clock_.Advance(std::chrono::seconds(10));
+  Document updated =
+      Ok("UpdateProject",
+         {{"name", "app"}, {"description", "the app"}, {"timeoutInMinutes", 15}, {"badgeEnabled", true}})["project"];
+  EXPECT_EQ(updated["description"], "the app");
+  EXPECT_EQ(updated["timeoutInMinutes"], 15);
+  EXPECT_EQ(updated["badge"]["badgeEnabled"], true);
+  EXPECT_EQ(updated["source"], created["source"]);
+  EXPECT_GT(updated["lastModified"].get<double>(), created["lastModified"].get<double>());
+  EXPECT_EQ(
+      Error("UpdateProject", {{"name", "nope"}}),
+      std::make_pair(std::string("ResourceNotFoundException"),
+                     std::string("Project cannot be found: arn:aws:codebuild:us-east-1:000000000000:project/nope")));
+
+  Document got =
+      Ok("BatchGetProjects", {{"names", {"app", "arn:aws:codebuild:us-east-1:000000000000:project/app", "nope"}}});
+  ASSERT_EQ(got["projects"].size(), 2u);
+  EXPECT_EQ(got["projects"][0]["description"], "the app");
+  EXPECT_EQ(got["projectsNotFound"], Document::array({"nope"}));
+
+  Ok("DeleteProject", {{"name", "app"}});
+  EXPECT_TRUE(Ok("BatchGetProjects", {{"names", {"app"}}})["projects"].empty());
+  Ok("DeleteProject", {{"name", "app"}});  // deleting what is gone is not an error, as in AWS
+}
+
+TEST_F(CodeBuildTest, ListProjectsSortsAndPages) {
+  for (int i = 0; i < 102; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "p%03d", 101 - i);
+    Ok("CreateProject", NoSourceProject(name));
+    clock_.Advance(std::chrono::seconds(1));
+  }
+  Document first = Ok("ListProjects", Document::object());
+  ASSERT_EQ(first["projects"].size(), 100u);
+  EXPECT_EQ(first["projects"][0], "p000");
+  ASSERT_TRUE(first.contains("nextToken"));
+  Document second = Ok("ListProjects", {{"nextToken", first["nextToken"]}});
+  EXPECT_EQ(second["projects"], Document::array({"p100", "p101"}));
+  EXPECT_FALSE(second.contains("nextToken"));
+  Document by_time = Ok("ListProjects", {{"sortBy", "CREATED_TIME"}, {"sortOrder", "DESCENDING"}});
+  EXPECT_EQ(by_time["projects"][0], "p000");  // created last
+  Document by_time_asc = Ok("ListProjects", {{"sortBy", "CREATED_TIME"}, {"sortOrder", "ASCENDING"}});
+  EXPECT_EQ(by_time_asc["projects"][0], "p101");
+  EXPECT_EQ(Error("ListProjects", {{"nextToken", "garbage!"}}).first, "InvalidInputException");
+}
+
+TEST_F(CodeBuildTest, ProjectValidation) {
+  Document p = NoSourceProject("v1");
+  p["source"].erase("buildspec");
+  EXPECT_EQ(Error("CreateProject", p),
+            std::make_pair(std::string("InvalidInputException"),
+                           std::string("Invalid input: buildspec must be specified for a NO_SOURCE source type")));
+  p = NoSourceProject("v2");
+  p["source"] = {{"type", "S3"}};
+  EXPECT_EQ(Error("CreateProject", p).second, "Project source location is required");
+  p["source"] = {{"type", "S3"}, {"location", "bucket-only"}};
+  EXPECT_EQ(Error("CreateProject", p).first, "InvalidInputException");
+  p = NoSourceProject("v3");
+  p["artifacts"] = {{"type", "S3"}};
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "Invalid artifacts: artifact type S3 requires a location (the output bucket)");
+  p["artifacts"] = {{"type", "NO_ARTIFACTS"}, {"location", "b"}};
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "Invalid artifacts: artifact type NO_ARTIFACTS should have null location");
+  p["artifacts"] = {{"type", "CODEPIPELINE"}};
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "Invalid input: when using CodePipeline both sourceType, and artifactType must be set to: CODEPIPELINE");
+  p = NoSourceProject("v4");
+  p["environment"]["environmentVariables"] = {{{"name", "CODEBUILD_X"}, {"value", "1"}}};
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "Invalid environment variable name: CODEBUILD_X. Environment variable names cannot start with CODEBUILD_.");
+  p = NoSourceProject("v5");
+  p["serviceRole"] = "arn:aws:iam::111111111111:role/cb";
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "Invalid service role: Service role account ID does not match caller's account");
+  p["serviceRole"] = "arn:aws:iam::000000000000:role/untrusted";
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "CodeBuild is not authorized to perform: sts:AssumeRole on arn:aws:iam::000000000000:role/untrusted");
+  p["serviceRole"] = "cb";  // a role name in this account
+  EXPECT_EQ(Ok("CreateProject", p)["project"]["serviceRole"], kRole);
+  p = NoSourceProject("v6");
+  p["concurrentBuildLimit"] = 3;
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "Project-level concurrent build limit cannot exceed the account-level concurrent build limit of 2.");
+  p["secondaryArtifacts"] = {{{"type", "S3"}, {"location", "b"}}};
+  p["concurrentBuildLimit"] = 1;
+  EXPECT_EQ(Error("CreateProject", p).second, "Invalid input: secondary artifacts must have an artifactIdentifier");
+  // The model's own constraints.
+  p = NoSourceProject("v7");
+  p["timeoutInMinutes"] = 4;
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "1 validation error detected: Value '4' at 'timeoutInMinutes' failed to satisfy constraint: Member must "
+            "have value greater than or equal to 5");
+}
+
+TEST_F(CodeBuildTest, BuildRunsThroughEveryPhaseAsTheServiceRole) {
+  Ok("CreateProject", NoSourceProject("app"));
+  Document started = Ok("StartBuild", {{"projectName", "app"}})["build"];
+  std::string id = started["id"];
+  std::optional<BuildIdParts> parts = ParseBuildId(id);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->project, "app");
+  EXPECT_EQ(parts->uuid.size(), 36u);
+  EXPECT_EQ(started["arn"], "arn:aws:codebuild:us-east-1:000000000000:build/" + id);
+  EXPECT_EQ(started["buildNumber"], 1);
+  EXPECT_EQ(started["currentPhase"], "SUBMITTED");
+  EXPECT_EQ(started["buildStatus"], "IN_PROGRESS");
+  EXPECT_EQ(started["buildComplete"], false);
+  EXPECT_EQ(started["initiator"], "root");
+  EXPECT_EQ(started["logs"]["groupName"], "/aws/codebuild/app");
+  EXPECT_EQ(started["logs"]["streamName"], parts->uuid);
+  EXPECT_EQ(
+      started["logs"]["deepLink"],
+      "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logEvent:group=/aws/codebuild/app;stream=" +
+          parts->uuid);
+
+  clock_.Advance(std::chrono::seconds(2));
+  ASSERT_EQ(RunQueued(), 1);
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "SUCCEEDED");
+  EXPECT_EQ(build["buildComplete"], true);
+  EXPECT_EQ(build["currentPhase"], "COMPLETED");
+  EXPECT_EQ(PhaseTypes(build),
+            (std::vector<std::string>{"SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD",
+                                      "BUILD", "POST_BUILD", "UPLOAD_ARTIFACTS", "FINALIZING", "COMPLETED"}));
+  for (const Document& p : build["phases"]) {
+    if (p["phaseType"] == "COMPLETED") {
+      EXPECT_FALSE(p.contains("phaseStatus"));
+      continue;
+    }
+    EXPECT_EQ(p["phaseStatus"], "SUCCEEDED") << p.dump();
+    EXPECT_TRUE(p.contains("endTime") && p.contains("durationInSeconds")) << p.dump();
+  }
+  EXPECT_EQ(build["phases"][0]["durationInSeconds"], 2);  // SUBMITTED until the queue took it
+  EXPECT_FALSE(build["phases"][0].contains("contexts"));
+  EXPECT_EQ(build["phases"][1]["contexts"], Document::array());
+
+  // What the engine was given.
+  ASSERT_EQ(requests_.size(), 1u);
+  const runtime::BuildRequest& request = requests_[0];
+  EXPECT_EQ(request.buildspec_inline, NoSourceProject("app")["source"]["buildspec"]);
+  EXPECT_EQ(request.work_root, work_.path() + "/" + parts->uuid);
+  EXPECT_EQ(request.hidden_paths, std::vector<std::string>{dir_.path()});
+  EXPECT_EQ(request.limits.memory_bytes, 3ull << 30);
+  EXPECT_EQ(request.limits.cpus, 2);
+  EXPECT_EQ(request.timeout, std::chrono::seconds(3600));
+  auto env = Env(request);
+  EXPECT_EQ(env["CODEBUILD_BUILD_ID"], id);
+  EXPECT_EQ(env["CODEBUILD_BUILD_ARN"], started["arn"]);
+  EXPECT_EQ(env["CODEBUILD_BUILD_NUMBER"], "1");
+  EXPECT_EQ(env["CODEBUILD_BUILD_IMAGE"], "aws/codebuild/standard:7.0");
+  EXPECT_EQ(env["CODEBUILD_INITIATOR"], "root");
+  EXPECT_EQ(env["CODEBUILD_LOG_PATH"], parts->uuid);
+  EXPECT_EQ(env["CODEBUILD_PROJECT_ARN"], "arn:aws:codebuild:us-east-1:000000000000:project/app");
+  EXPECT_EQ(env["CODEBUILD_KMS_KEY_ID"], "arn:aws:kms:us-east-1:000000000000:alias/aws/s3");
+  EXPECT_EQ(env["CODEBUILD_START_TIME"], std::to_string(ToEpochMillis(FromSeconds(started["startTime"]))));
+  EXPECT_EQ(env["AWS_REGION"], "us-east-1");
+  EXPECT_EQ(env["AWS_DEFAULT_REGION"], "us-east-1");
+  EXPECT_EQ(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:4566");
+  EXPECT_EQ(env["AWS_ACCESS_KEY_ID"].rfind("ASIA", 0), 0u);
+  EXPECT_EQ(env["AWS_SESSION_TOKEN"], "token");
+  EXPECT_EQ(env.count("CODEBUILD_PUBLIC_BUILD_URL"), 0u);  // only for public builds
+  EXPECT_EQ(env["HOME"], request.work_root + "/home");
+
+  // The role session is CodeBuild's ("AWSCodeBuild-<uuid>"), and the logs were written as it.
+  auto assumed = aws_.CallsTo("sts", "AssumeRole");
+  ASSERT_EQ(assumed.size(), 2u);
+  EXPECT_EQ(assumed[1].input["RoleSessionName"], "AWSCodeBuild-" + parts->uuid);
+  EXPECT_EQ(assumed[1].input["DurationSeconds"], 3600);  // the build's timeout, at least an hour
+  auto streams = aws_.CallsTo("logs", "CreateLogStream");
+  ASSERT_EQ(streams.size(), 1u);
+  EXPECT_EQ(streams[0].principal.arn, "arn:aws:sts::000000000000:assumed-role/cb/AWSCodeBuild-" + parts->uuid);
+  EXPECT_EQ(streams[0].principal.service, "codebuild.amazonaws.com");
+  EXPECT_EQ(aws_.log_lines["/aws/codebuild/app|" + parts->uuid], std::vector<std::string>{"hello from the build"});
+
+  // Events: the state change at submission and at the end, and one phase change per ended phase.
+  auto events = aws_.Events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().first, "CodeBuild Build State Change");
+  EXPECT_EQ(events.front().second["build-status"], "IN_PROGRESS");
+  EXPECT_EQ(events.back().first, "CodeBuild Build State Change");
+  EXPECT_EQ(events.back().second["build-status"], "SUCCEEDED");
+  EXPECT_EQ(events.back().second["build-id"], started["arn"]);
+  EXPECT_EQ(events.back().second["additional-information"]["build-complete"], true);
+  std::vector<std::string> completed;
+  for (const auto& [type, detail] : events) {
+    if (type == "CodeBuild Build Phase Change") completed.push_back(detail["completed-phase"]);
+  }
+  EXPECT_EQ(completed,
+            (std::vector<std::string>{"SUBMITTED", "QUEUED", "PROVISIONING", "DOWNLOAD_SOURCE", "INSTALL", "PRE_BUILD",
+                                      "BUILD", "POST_BUILD", "UPLOAD_ARTIFACTS", "FINALIZING"}));
+  // The build directory is gone.
+  EXPECT_FALSE(fs::exists(request.work_root));
+}
+
+TEST_F(CodeBuildTest, OverridesApplyForOneBuild) {
+  Document p = NoSourceProject("app");
+  p["environment"]["environmentVariables"] = {{{"name", "A"}, {"value", "project"}},
+                                              {{"name", "B"}, {"value", "project"}}};
+  Ok("CreateProject", p);
+  Document started =
+      Ok("StartBuild",
+         {{"projectName", "app"},
+          {"environmentVariablesOverride",
+           {{{"name", "B"}, {"value", "override"}}, {{"name", "C"}, {"value", "new"}, {"type", "PLAINTEXT"}}}},
+          {"buildspecOverride", "version: 0.2\nphases: {build: {commands: [true]}}\n"},
+          {"imageOverride", "aws/codebuild/amazonlinux2-x86_64-standard:5.0"},
+          {"computeTypeOverride", "BUILD_GENERAL1_LARGE"},
+          {"timeoutInMinutesOverride", 5},
+          {"queuedTimeoutInMinutesOverride", 6}})["build"];
+  EXPECT_EQ(started["timeoutInMinutes"], 5);
+  EXPECT_EQ(started["queuedTimeoutInMinutes"], 6);
+  EXPECT_EQ(started["environment"]["computeType"], "BUILD_GENERAL1_LARGE");
+  Document vars = started["environment"]["environmentVariables"];
+  ASSERT_EQ(vars.size(), 3u);
+  EXPECT_EQ(vars[1]["value"], "override");
+  EXPECT_EQ(vars[2]["name"], "C");
+  RunQueued();
+  ASSERT_EQ(requests_.size(), 1u);
+  EXPECT_EQ(requests_[0].timeout, std::chrono::seconds(300));
+  EXPECT_EQ(requests_[0].limits.memory_bytes, 15ull << 30);
+  EXPECT_EQ(requests_[0].buildspec_inline, "version: 0.2\nphases: {build: {commands: [true]}}\n");
+  EXPECT_EQ(requests_[0].image, "aws/codebuild/amazonlinux2-x86_64-standard:5.0");
+  // The project is unchanged.
+  Document project = Ok("BatchGetProjects", {{"names", {"app"}}})["projects"][0];
+  EXPECT_EQ(project["environment"]["environmentVariables"].size(), 2u);
+  EXPECT_EQ(project["timeoutInMinutes"], 60);
+
+  EXPECT_EQ(
+      Error("StartBuild", {{"projectName", "nope"}}),
+      std::make_pair(std::string("ResourceNotFoundException"),
+                     std::string("Project cannot be found: arn:aws:codebuild:us-east-1:000000000000:project/nope")));
+  EXPECT_EQ(Error("StartBuild", {{"projectName", "app"}, {"sourceTypeOverride", "S3"}}).second,
+            "Project source location is required");
+  EXPECT_EQ(Error("StartBuild", {{"projectName", "app"},
+                                 {"environmentVariablesOverride", {{{"name", "CODEBUILD_Y"}, {"value", "1"}}}}})
+                .first,
+            "InvalidInputException");
+}
+
+TEST_F(CodeBuildTest, BuildNumbersIdempotencyAndRetry) {
+  Ok("CreateProject", NoSourceProject("app"));
+  Document first = Ok("StartBuild", {{"projectName", "app"}, {"idempotencyToken", "t1"}})["build"];
+  Document again = Ok("StartBuild", {{"projectName", "app"}, {"idempotencyToken", "t1"}})["build"];
+  EXPECT_EQ(again["id"], first["id"]);
+  EXPECT_EQ(Error("StartBuild",
+                  {{"projectName", "app"}, {"idempotencyToken", "t1"}, {"imageOverride", "aws/codebuild/standard:6.0"}})
+                .first,
+            "InvalidInputException");
+  clock_.Advance(std::chrono::minutes(6));
+  Document later = Ok("StartBuild", {{"projectName", "app"}, {"idempotencyToken", "t1"}})["build"];
+  EXPECT_NE(later["id"], first["id"]);
+  EXPECT_EQ(later["buildNumber"], 2);
+  RunQueued();
+  Document retried = Ok("RetryBuild", {{"id", first["id"]}})["build"];
+  EXPECT_EQ(retried["buildNumber"], 3);
+  EXPECT_EQ(retried["source"], first["source"]);
+  EXPECT_NE(retried["id"], first["id"]);
+  EXPECT_EQ(Error("RetryBuild", {{"id", "app:00000000-0000-0000-0000-000000000000"}}),
+            std::make_pair(std::string("ResourceNotFoundException"),
+                           std::string("Build cannot be found: app:00000000-0000-0000-0000-000000000000")));
+  EXPECT_EQ(Error("BatchGetBuilds", {{"ids", {"no-colon"}}}),
+            std::make_pair(std::string("InvalidInputException"), std::string("Invalid build ID provided")));
+  Document missing = Ok("BatchGetBuilds", {{"ids", {"app:11111111-1111-1111-1111-111111111111"}}});
+  EXPECT_TRUE(missing["builds"].empty());
+  EXPECT_EQ(missing["buildsNotFound"], Document::array({"app:11111111-1111-1111-1111-111111111111"}));
+}
+
+TEST_F(CodeBuildTest, ListsBuildsNewestFirstAndDeletesCompletedOnes) {
+  Ok("CreateProject", NoSourceProject("pa"));
+  Ok("CreateProject", NoSourceProject("pb"));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(Ok("StartBuild", {{"projectName", i == 1 ? "pb" : "pa"}})["build"]["id"]);
+  }
+  EXPECT_EQ(Ok("ListBuilds", Document::object())["ids"], Document({ids[2], ids[1], ids[0]}));
+  EXPECT_EQ(Ok("ListBuilds", {{"sortOrder", "ASCENDING"}})["ids"], Document({ids[0], ids[1], ids[2]}));
+  EXPECT_EQ(Ok("ListBuildsForProject", {{"projectName", "pa"}})["ids"], Document({ids[2], ids[0]}));
+  EXPECT_EQ(Ok("ListBuildsForProject", {{"projectName", "pa"}, {"sortOrder", "ASCENDING"}})["ids"],
+            Document({ids[0], ids[2]}));
+  EXPECT_EQ(Error("ListBuildsForProject", {{"projectName", "zzz"}}).first, "ResourceNotFoundException");
+
+  Document not_yet = Ok("BatchDeleteBuilds", {{"ids", {ids[0]}}});
+  EXPECT_EQ(not_yet["buildsNotDeleted"], Document::array({{{"id", ids[0]}, {"statusCode", "BUILD_IN_PROGRESS"}}}));
+  RunQueued();
+  Document deleted = Ok("BatchDeleteBuilds", {{"ids", {ids[0], "pa:22222222-2222-2222-2222-222222222222"}}});
+  EXPECT_EQ(deleted["buildsDeleted"], Document::array({ids[0]}));
+  EXPECT_EQ(deleted["buildsNotDeleted"][0]["statusCode"], "BUILD_NOT_FOUND");
+  EXPECT_EQ(Ok("ListBuildsForProject", {{"projectName", "pa"}})["ids"], Document({ids[2]}));
+  EXPECT_EQ(Ok("ListBuilds", Document::object())["ids"].size(), 2u);
+}
+
+TEST_F(CodeBuildTest, ListBuildsPages) {
+  Ok("CreateProject", NoSourceProject("pa"));
+  endpoint_ = "http://127.0.0.1:0";  // keep them queued
+  std::vector<std::string> ids;
+  Close();
+  concurrent_ = 30;  // room for 150 queued builds
+  Open();
+  for (int i = 0; i < 105; ++i) ids.push_back(Ok("StartBuild", {{"projectName", "pa"}})["build"]["id"]);
+  Document first = Ok("ListBuildsForProject", {{"projectName", "pa"}, {"sortOrder", "ASCENDING"}});
+  ASSERT_EQ(first["ids"].size(), 100u);
+  Document second = Ok("ListBuildsForProject",
+                       {{"projectName", "pa"}, {"sortOrder", "ASCENDING"}, {"nextToken", first["nextToken"]}});
+  ASSERT_EQ(second["ids"].size(), 5u);
+  EXPECT_EQ(second["ids"][4], ids[104]);
+  EXPECT_FALSE(second.contains("nextToken"));
+}
+
+TEST_F(CodeBuildTest, FailedBuildKeepsPhaseContexts) {
+  Ok("CreateProject", NoSourceProject("app"));
+  script_.fail_build = true;
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  auto statuses = PhaseStatuses(build);
+  EXPECT_EQ(statuses["BUILD"], "FAILED");
+  for (const Document& p : build["phases"]) {
+    if (p["phaseType"] == "BUILD") {
+      EXPECT_EQ(p["contexts"][0]["statusCode"], "COMMAND_EXECUTION_ERROR");
+    } else if (p["phaseType"] == "INSTALL") {
+      EXPECT_EQ(p["contexts"], Document::array({{{"statusCode", ""}, {"message", ""}}}));
+    }
+  }
+}
+
+TEST_F(CodeBuildTest, ParametersAndSecretsResolveAsTheRole) {
+  aws_.parameters["/app/url"] = {"https://x", "String"};
+  aws_.parameters["/app/key"] = {"k3y", "SecureString"};
+  aws_.secrets["db"] = R"({"password":"pw","port":5432})";
+  Document p = NoSourceProject("app");
+  p["environment"]["environmentVariables"] = {{{"name", "URL"}, {"value", "/app/url"}, {"type", "PARAMETER_STORE"}},
+                                              {{"name", "KEY"}, {"value", "/app/key"}, {"type", "PARAMETER_STORE"}},
+                                              {{"name", "PW"}, {"value", "db:password"}, {"type", "SECRETS_MANAGER"}},
+                                              {{"name", "PORT"}, {"value", "db:port"}, {"type", "SECRETS_MANAGER"}}};
+  Ok("CreateProject", p);
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  EXPECT_EQ(Build(id)["buildStatus"], "SUCCEEDED");
+  EXPECT_EQ(observed_.resolved["URL"].value, "https://x");
+  EXPECT_FALSE(observed_.resolved["URL"].secret);
+  EXPECT_EQ(observed_.resolved["KEY"].value, "k3y");
+  EXPECT_TRUE(observed_.resolved["KEY"].secret);
+  EXPECT_EQ(observed_.resolved["PW"].value, "pw");
+  EXPECT_TRUE(observed_.resolved["PW"].secret);
+  EXPECT_EQ(observed_.resolved["PORT"].value, "5432");
+  auto gets = aws_.CallsTo("ssm", "GetParameters");
+  ASSERT_EQ(gets.size(), 2u);
+  EXPECT_EQ(gets[0].input["WithDecryption"], true);
+  EXPECT_NE(gets[0].principal.arn.find(":assumed-role/cb/AWSCodeBuild-"), std::string::npos);
+
+  // A missing parameter and a missing secret fail the build with CodeBuild's contexts.
+  p = NoSourceProject("broken");
+  p["environment"]["environmentVariables"] = {{{"name", "X"}, {"value", "/missing"}, {"type", "PARAMETER_STORE"}},
+                                              {{"name", "Y"}, {"value", "nosecret"}, {"type", "SECRETS_MANAGER"}}};
+  Ok("CreateProject", p);
+  id = Ok("StartBuild", {{"projectName", "broken"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  const Document& download = build["phases"][3];
+  ASSERT_EQ(download["phaseType"], "DOWNLOAD_SOURCE");
+  EXPECT_EQ(download["contexts"][0],
+            (Document{{"statusCode", "Decrypted Variables Error"}, {"message", "parameter does not exist: /missing"}}));
+
+  p = NoSourceProject("broken2");
+  p["environment"]["environmentVariables"] = {{{"name", "Y"}, {"value", "nosecret"}, {"type", "SECRETS_MANAGER"}}};
+  Ok("CreateProject", p);
+  id = Ok("StartBuild", {{"projectName", "broken2"}})["build"]["id"];
+  RunQueued();
+  EXPECT_EQ(Build(id)["phases"][3]["contexts"][0],
+            (Document{{"statusCode", "Secrets Manager Error"},
+                      {"message", "ResourceNotFoundException: Secrets Manager can't find the specified secret."}}));
+  aws_.denied.insert("ssm:GetParameters");
+  id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  EXPECT_EQ(Build(id)["phases"][3]["contexts"][0]["message"].get<std::string>().rfind(
+                "AccessDeniedException: User: arn:aws:sts::000000000000:assumed-role/cb/AWSCodeBuild-", 0),
+            0u);
+}
+
+TEST_F(CodeBuildTest, S3SourceAndZippedArtifacts) {
+  // A source archive in S3.
+  store::testing::ScratchDirectory tmp;
+  fs::create_directories(tmp.path() + "/src/lib");
+  std::ofstream(tmp.path() + "/src/buildspec.yml") << "version: 0.2\n";
+  std::ofstream(tmp.path() + "/src/lib/code.py") << "print(1)\n";
+  ASSERT_TRUE(
+      WriteZip(tmp.path() + "/source.zip",
+               {{tmp.path() + "/src/buildspec.yml", "buildspec.yml"}, {tmp.path() + "/src/lib/code.py", "lib/code.py"}},
+               false)
+          .ok());
+  std::ifstream zip(tmp.path() + "/source.zip", std::ios::binary);
+  aws_.objects["in/app/source.zip"] =
+      std::string(std::istreambuf_iterator<char>(zip), std::istreambuf_iterator<char>());
+
+  Document p = NoSourceProject("app");
+  p["source"] = {{"type", "S3"}, {"location", "in/app/source.zip"}};
+  p["artifacts"] = {{"type", "S3"},      {"location", "out"}, {"path", "builds"}, {"namespaceType", "BUILD_ID"},
+                    {"name", "app.zip"}, {"packaging", "ZIP"}};
+  Ok("CreateProject", p);
+  script_.artifact_files = {{"dist/app.txt", "the app"}, {"dist/readme", "read me"}};
+  Document started = Ok("StartBuild", {{"projectName", "app"}})["build"];
+  std::string uuid = ParseBuildId(started["id"].get<std::string>())->uuid;
+  EXPECT_EQ(started["artifacts"]["location"], "arn:aws:s3:::out/builds/" + uuid + "/app.zip");
+  RunQueued();
+  Document build = Build(started["id"]);
+  EXPECT_EQ(build["buildStatus"], "SUCCEEDED") << build.dump(2);
+  EXPECT_TRUE(requests_[0].buildspec_inline.empty());
+  EXPECT_TRUE(requests_[0].buildspec_path.empty());  // buildspec.yml in the source, the engine's default
+  std::sort(observed_.source_files.begin(), observed_.source_files.end());
+  EXPECT_EQ(observed_.source_files, (std::vector<std::string>{"buildspec.yml", "lib/code.py"}));
+  auto env = Env(requests_[0]);
+  EXPECT_EQ(env["CODEBUILD_SOURCE_REPO_URL"], "s3://in/app/source.zip");
+
+  std::string key = "out/builds/" + uuid + "/app.zip";
+  ASSERT_TRUE(aws_.objects.count(key));
+  std::ofstream(tmp.path() + "/artifact.zip", std::ios::binary) << aws_.objects[key];
+  fs::create_directories(tmp.path() + "/unzipped");
+  ASSERT_TRUE(ExtractZip(tmp.path() + "/artifact.zip", tmp.path() + "/unzipped").ok());
+  std::ifstream app(tmp.path() + "/unzipped/dist/app.txt");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(app), std::istreambuf_iterator<char>()), "the app");
+  auto digests = DigestFile(tmp.path() + "/artifact.zip");
+  EXPECT_EQ(build["artifacts"]["md5sum"], digests->md5);
+  EXPECT_EQ(build["artifacts"]["sha256sum"], digests->sha256);
+  EXPECT_EQ(build["artifacts"]["location"], "arn:aws:s3:::" + key);
+}
+
+TEST_F(CodeBuildTest, UnpackagedArtifactsAndTheBuildspecName) {
+  Document p = NoSourceProject("app");
+  p["artifacts"] = {{"type", "S3"}, {"location", "out"}, {"name", "project-name"}, {"overrideArtifactName", true}};
+  Ok("CreateProject", p);
+  script_.artifact_files = {{"a.txt", "A"}, {"dir/b.txt", "B"}};
+  script_.artifact_name = "from-buildspec";
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "SUCCEEDED");
+  EXPECT_EQ(aws_.objects["out/from-buildspec/a.txt"], "A");
+  EXPECT_EQ(aws_.objects["out/from-buildspec/dir/b.txt"], "B");
+  EXPECT_EQ(build["artifacts"]["location"], "arn:aws:s3:::out/from-buildspec");
+  EXPECT_FALSE(build["artifacts"].contains("md5sum"));
+}
+
+TEST_F(CodeBuildTest, SecondaryArtifactsGoWhereTheirIdentifierSays) {
+  Document p = NoSourceProject("app");
+  p["secondaryArtifacts"] = {{{"type", "S3"},
+                              {"location", "out2"},
+                              {"artifactIdentifier", "docs"},
+                              {"packaging", "ZIP"},
+                              {"name", "docs.zip"}}};
+  Ok("CreateProject", p);
+  script_.artifact_files = {{"docs/a.md", "A"}};
+  script_.artifact_identifier = "docs";
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "SUCCEEDED");
+  ASSERT_TRUE(aws_.objects.count("out2/docs.zip"));
+  EXPECT_EQ(build["secondaryArtifacts"][0]["artifactIdentifier"], "docs");
+  EXPECT_EQ(build["secondaryArtifacts"][0]["location"], "arn:aws:s3:::out2/docs.zip");
+  EXPECT_EQ(build["secondaryArtifacts"][0]["md5sum"].get<std::string>().size(), 32u);
+  EXPECT_EQ(build["artifacts"]["location"], "");
+}
+
+TEST_F(CodeBuildTest, RoleDenialsFailThePhaseWithAwsMessages) {
+  Document p = NoSourceProject("app");
+  p["source"] = {{"type", "S3"}, {"location", "in/src.zip"}};
+  Ok("CreateProject", p);
+  aws_.denied.insert("s3:GetObject");
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(PhaseStatuses(build)["DOWNLOAD_SOURCE"], "FAILED");
+  const Document& download = build["phases"][3];
+  ASSERT_EQ(download["phaseType"], "DOWNLOAD_SOURCE");
+  EXPECT_EQ(download["contexts"][0]["statusCode"], "CLIENT_ERROR");
+  std::string uuid = ParseBuildId(id)->uuid;
+  EXPECT_EQ(download["contexts"][0]["message"],
+            "AccessDenied: User: arn:aws:sts::000000000000:assumed-role/cb/AWSCodeBuild-" + uuid +
+                " is not authorized to perform: s3:GetObject for primary source and source version "
+                "arn:aws:s3:::in/src.zip");
+
+  // Without logs:CreateLogStream the build fails in PROVISIONING, before the engine runs.
+  aws_.denied = {"logs:CreateLogStream"};
+  id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(PhaseTypes(build),
+            (std::vector<std::string>{"SUBMITTED", "QUEUED", "PROVISIONING", "FINALIZING", "COMPLETED"}));
+  EXPECT_EQ(build["phases"][2]["contexts"][0]["statusCode"], "ACCESS_DENIED");
+  EXPECT_EQ(requests_.size(), 1u);
+}
+
+TEST_F(CodeBuildTest, OtherImagesFailInProvisioning) {
+  Document p = NoSourceProject("app");
+  p["environment"] = Environment("public.ecr.aws/docker/library/node:20");
+  Ok("CreateProject", p);  // accepted, as in AWS
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(PhaseStatuses(build)["PROVISIONING"], "FAILED");
+  EXPECT_EQ(build["phases"][2]["contexts"][0]["statusCode"], "BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE");
+  EXPECT_NE(build["phases"][2]["contexts"][0]["message"].get<std::string>().find("container support"),
+            std::string::npos);
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(CodeBuildTest, ExportedVariablesAreRecorded) {
+  Ok("CreateProject", NoSourceProject("app"));
+  script_.exported = {{"IMAGE_TAG", "v1"}, {"EMPTY", ""}};
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  EXPECT_EQ(Build(id)["exportedEnvironmentVariables"],
+            Document::array({{{"name", "IMAGE_TAG"}, {"value", "v1"}}, {{"name", "EMPTY"}, {"value", ""}}}));
+}
+
+// Runs a shell command for the test's git fixtures; its output.
+std::string Shell(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[256];
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+  ::pclose(pipe);
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  return output;
+}
+
+TEST_F(CodeBuildTest, RepositorySourcesAreClonedAtTheirVersion) {
+  store::testing::ScratchDirectory repo;
+  std::string git = "git -C " + repo.path() + " -c user.name=t -c user.email=t@e ";
+  Shell(git + "init -q -b main && echo one > " + repo.path() + "/main.txt && " + git + "add . && " + git +
+        "commit -qm one && " + git + "checkout -qb feature && echo two > " + repo.path() + "/feature.txt && " + git +
+        "add . && " + git + "commit -qm two && " + git + "checkout -q main");
+  std::string feature = Shell(git + "rev-parse feature");
+  ASSERT_EQ(feature.size(), 40u);
+  Document p = NoSourceProject("app");
+  p["source"] = {{"type", "GITHUB"}, {"location", "file://" + repo.path()}};
+  Ok("CreateProject", p);
+
+  std::string id = Ok("StartBuild", {{"projectName", "app"}, {"sourceVersion", "feature"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "SUCCEEDED") << build.dump(2);
+  EXPECT_EQ(build["sourceVersion"], "feature");
+  EXPECT_EQ(build["resolvedSourceVersion"], feature);
+  std::sort(observed_.source_files.begin(), observed_.source_files.end());
+  ASSERT_GE(observed_.source_files.size(), 2u);
+  EXPECT_EQ(Env(requests_.back())["CODEBUILD_SOURCE_REPO_URL"], "file://" + repo.path());
+  EXPECT_EQ(Env(requests_.back())["CODEBUILD_SOURCE_VERSION"], "feature");
+  EXPECT_EQ(observed_.codebuild_env["CODEBUILD_RESOLVED_SOURCE_VERSION"], feature);
+  EXPECT_TRUE(std::count(observed_.source_files.begin(), observed_.source_files.end(), "feature.txt"));
+
+  // A version the repository does not have fails DOWNLOAD_SOURCE.
+  id = Ok("StartBuild", {{"projectName", "app"}, {"sourceVersion", "no-such-branch"}})["build"]["id"];
+  RunQueued();
+  build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(build["phases"][3]["contexts"][0],
+            (Document{{"statusCode", "CLIENT_ERROR"},
+                      {"message", "reference not found for primary source and source version no-such-branch"}}));
+}
+
+TEST_F(CodeBuildTest, QueueLimitsAndQueuedTimeout) {
+  Close();
+  concurrent_ = 1;
+  Open();
+  endpoint_ = "http://127.0.0.1:0";  // Gantry not listening yet: nothing starts
+  Document p = NoSourceProject("app");
+  Ok("CreateProject", p);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Ok("StartBuild", {{"projectName", "app"}})["build"]["id"]);
+  EXPECT_EQ(Error("StartBuild", {{"projectName", "app"}}),
+            std::make_pair(std::string("AccountLimitExceededException"),
+                           std::string("Cannot have more than 5 builds in queue for the account")));
+  EXPECT_EQ(RunQueued(), 0);
+  EXPECT_EQ(Build(ids[0])["currentPhase"], "QUEUED");
+
+  // queuedTimeoutInMinutes passes: the queued builds end TIMED_OUT in QUEUED.
+  clock_.Advance(std::chrono::minutes(480));
+  RunQueued();
+  Document build = Build(ids[0]);
+  EXPECT_EQ(build["buildStatus"], "TIMED_OUT");
+  EXPECT_EQ(PhaseTypes(build), (std::vector<std::string>{"SUBMITTED", "QUEUED", "COMPLETED"}));
+  EXPECT_EQ(build["phases"][1]["phaseStatus"], "TIMED_OUT");
+  EXPECT_EQ(build["phases"][1]["contexts"][0]["statusCode"], "BUILD_TIMED_OUT");
+
+  // A project's own limit refuses builds beyond it.
+  Ok("UpdateProject", {{"name", "app"}, {"concurrentBuildLimit", 1}});
+  Ok("StartBuild", {{"projectName", "app"}});
+  EXPECT_EQ(Error("StartBuild", {{"projectName", "app"}}),
+            std::make_pair(std::string("AccountLimitExceededException"),
+                           std::string("Cannot have more than 1 active builds for the project app")));
+  EXPECT_FALSE(
+      Ok("UpdateProject", {{"name", "app"}, {"concurrentBuildLimit", -1}})["project"].contains("concurrentBuildLimit"));
+}
+
+TEST_F(CodeBuildTest, BuildsBeyondTheLimitWaitAndStopBuildStopsThem) {
+  Close();
+  concurrent_ = 1;
+  Open();
+  Ok("CreateProject", NoSourceProject("app"));
+  script_.block = true;
+  std::string first = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  std::string second = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  ASSERT_TRUE(service_->Start().ok());
+  ASSERT_TRUE(Eventually([&] { return Build(first)["currentPhase"] == "BUILD"; }));
+  EXPECT_EQ(Build(second)["currentPhase"], "QUEUED");
+
+  // The queued one stops at once; the running one when its engine has ended.
+  Document stopped = Ok("StopBuild", {{"id", second}})["build"];
+  EXPECT_EQ(stopped["buildStatus"], "STOPPED");
+  EXPECT_EQ(stopped["phases"][1]["phaseStatus"], "STOPPED");
+  Ok("StopBuild", {{"id", first}});
+  ASSERT_TRUE(Eventually([&] { return Build(first)["buildComplete"] == true; }));
+  Document build = Build(first);
+  EXPECT_EQ(build["buildStatus"], "STOPPED");
+  EXPECT_EQ(PhaseStatuses(build)["BUILD"], "STOPPED");
+  // Stopping a finished build changes nothing.
+  EXPECT_EQ(Ok("StopBuild", {{"id", first}})["build"]["buildStatus"], "STOPPED");
+  EXPECT_EQ(Error("StopBuild", {{"id", "app:33333333-3333-3333-3333-333333333333"}}).first,
+            "ResourceNotFoundException");
+  service_->Stop();
+}
+
+TEST_F(CodeBuildTest, StoppingGantryEndsRunningBuildsWithAFault) {
+  Ok("CreateProject", NoSourceProject("app"));
+  script_.block = true;
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  ASSERT_TRUE(service_->Start().ok());
+  ASSERT_TRUE(Eventually([&] { return Build(id)["currentPhase"] == "BUILD"; }));
+  service_->Stop();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAULT");
+  for (const Document& p : build["phases"]) {
+    if (p["phaseType"] != "BUILD") continue;
+    EXPECT_EQ(p["phaseStatus"], "FAULT");
+    EXPECT_EQ(p["contexts"].back()["statusCode"], "BUILD_INTERRUPTED");
+  }
+}
+
+TEST_F(CodeBuildTest, RestartResolvesBuildsLeftInFlight) {
+  Ok("CreateProject", NoSourceProject("app"));
+  std::string running = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  std::string stopping = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  std::string queued = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  // What a process killed mid-build leaves: two builds past QUEUED (one asked to stop), one queued.
+  std::string scope = std::string(kAccount) + "/" + kRegion;
+  for (const std::string& id : {running, stopping}) {
+    ASSERT_TRUE(UpdateBuild(*store_, scope, id, [&](Document& r) -> Status {
+                  TimePoint now = clock_.Now();
+                  EndPhase(r, BuildPhaseType::kSubmitted, now, BuildStatus::kSucceeded, {});
+                  EndPhase(r, BuildPhaseType::kQueued, now, BuildStatus::kSucceeded, {});
+                  EndPhase(r, BuildPhaseType::kProvisioning, now, BuildStatus::kSucceeded, {});
+                  BeginPhase(r, BuildPhaseType::kBuild, now);
+                  if (id == stopping) r["StopRequested"] = true;
+                  return Status::Ok();
+                }).ok());
+  }
+  fs::create_directories(work_.path() + "/" + ParseBuildId(running)->uuid + "/src");
+  Close();
+  Open();
+  ASSERT_TRUE(service_->queue().ResolveInterrupted().ok());
+  Document build = Build(running);
+  EXPECT_EQ(build["buildStatus"], "FAULT");
+  EXPECT_EQ(build["buildComplete"], true);
+  const Document& interrupted = build["phases"][build["phases"].size() - 2];
+  EXPECT_EQ(interrupted["phaseType"], "BUILD");
+  EXPECT_EQ(interrupted["phaseStatus"], "FAULT");
+  EXPECT_EQ(interrupted["contexts"][0]["statusCode"], "BUILD_INTERRUPTED");
+  EXPECT_NE(interrupted["contexts"][0]["message"].get<std::string>().find("was in BUILD"), std::string::npos);
+  EXPECT_EQ(Build(stopping)["buildStatus"], "STOPPED");
+  EXPECT_FALSE(fs::exists(work_.path() + "/" + ParseBuildId(running)->uuid));
+  // The queued build stays queued and runs.
+  EXPECT_EQ(Build(queued)["buildComplete"], false);
+  RunQueued();
+  EXPECT_EQ(Build(queued)["buildStatus"], "SUCCEEDED");
+}
+
+}  // namespace
+}  // namespace gantry::services::codebuild

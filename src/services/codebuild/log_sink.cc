@@ -1,0 +1,121 @@
+#include "services/codebuild/log_sink.h"
+
+#include <algorithm>
+
+namespace gantry::services::codebuild {
+
+namespace {
+
+constexpr size_t kMaxLines = 1000;
+constexpr size_t kMaxBytes = 512 * 1024;
+constexpr auto kMaxAge = std::chrono::milliseconds(100);
+// CloudWatch Logs' event limit (256 KiB) less the per-event overhead it counts.
+constexpr size_t kMaxEventBytes = 256 * 1024 - 26;
+
+// The length of the longest prefix of s, at most n bytes, that does not cut a UTF-8 sequence.
+size_t Utf8Prefix(std::string_view s, size_t n) {
+  if (s.size() <= n) return s.size();
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
+}  // namespace
+
+BuildLogSink::BuildLogSink(const Clock* clock, SendFn send, std::string file_path)
+    : clock_(clock), send_(std::move(send)) {
+  if (!file_path.empty()) file_ = std::fopen(file_path.c_str(), "wb");
+}
+
+BuildLogSink::~BuildLogSink() { Close(); }
+
+void BuildLogSink::Start() {
+  if (send_ && !thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+}
+
+void BuildLogSink::Append(std::string_view line) {
+  int64_t now = ToEpochMillis(clock_->Now());
+  std::lock_guard lock(mu_);
+  if (closing_) return;
+  if (file_ != nullptr) {
+    std::fwrite(line.data(), 1, line.size(), file_);
+    std::fputc('\n', file_);
+  }
+  if (!send_) return;
+  now = std::max(now, last_timestamp_);
+  last_timestamp_ = now;
+  if (buffer_.empty()) oldest_ = std::chrono::steady_clock::now();
+  do {
+    size_t n = Utf8Prefix(line, kMaxEventBytes);
+    if (n == 0) n = std::min(line.size(), kMaxEventBytes);
+    buffer_.push_back({now, std::string(line.substr(0, n))});
+    buffered_bytes_ += n + 26;
+    line.remove_prefix(n);
+  } while (!line.empty());
+  if (buffer_.size() >= kMaxLines || buffered_bytes_ >= kMaxBytes) wake_.notify_one();
+}
+
+void BuildLogSink::Loop() {
+  std::unique_lock lock(mu_);
+  while (!closing_) {
+    if (buffer_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    auto due = oldest_ + kMaxAge;
+    if (buffer_.size() < kMaxLines && buffered_bytes_ < kMaxBytes && std::chrono::steady_clock::now() < due) {
+      wake_.wait_until(lock, due);
+      continue;
+    }
+    lock.unlock();
+    Flush();
+    lock.lock();
+  }
+}
+
+void BuildLogSink::Flush() {
+  std::lock_guard send_lock(send_mu_);
+  std::vector<Line> lines;
+  {
+    std::lock_guard lock(mu_);
+    lines.swap(buffer_);
+    buffered_bytes_ = 0;
+  }
+  size_t at = 0;
+  while (at < lines.size()) {
+    aws::Document events = aws::Document::array();
+    size_t bytes = 0;
+    while (at < lines.size() && events.size() < kMaxLines * 10 && bytes + lines[at].message.size() + 26 <= 1048576) {
+      bytes += lines[at].message.size() + 26;
+      events.push_back({{"timestamp", lines[at].timestamp}, {"message", std::move(lines[at].message)}});
+      ++at;
+    }
+    Status sent = send_(events);
+    if (!sent.ok()) {
+      std::lock_guard lock(mu_);
+      if (first_error_.ok()) first_error_ = sent;
+    }
+  }
+}
+
+void BuildLogSink::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (send_) Flush();
+  std::lock_guard lock(mu_);
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
+}
+
+Status BuildLogSink::first_error() const {
+  std::lock_guard lock(mu_);
+  return first_error_;
+}
+
+}  // namespace gantry::services::codebuild

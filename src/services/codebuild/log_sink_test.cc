@@ -1,0 +1,89 @@
+#include "services/codebuild/log_sink.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <mutex>
+
+#include "core/store/test_support.h"
+
+namespace gantry::services::codebuild {
+namespace {
+
+struct Sent {
+  std::mutex mu;
+  std::vector<std::string> messages;
+  std::vector<int64_t> timestamps;
+  std::vector<size_t> batch_sizes;
+  int calls = 0;
+};
+
+BuildLogSink::SendFn Recorder(Sent& sent) {
+  return [&sent](const aws::Document& events) {
+    std::lock_guard lock(sent.mu);
+    ++sent.calls;
+    sent.batch_sizes.push_back(events.size());
+    for (const aws::Document& e : events) {
+      sent.messages.push_back(e["message"]);
+      sent.timestamps.push_back(e["timestamp"]);
+    }
+    return Status::Ok();
+  };
+}
+
+TEST(BuildLogSinkTest, SendsLinesInOrderAndInBatches) {
+  FakeClock clock;
+  Sent sent;
+  BuildLogSink sink(&clock, Recorder(sent), "");
+  sink.Start();
+  constexpr int kLines = 15000;
+  for (int i = 0; i < kLines; ++i) {
+    sink.Append("line " + std::to_string(i));
+    if (i == 1200) clock.Advance(std::chrono::seconds(1));
+  }
+  sink.Close();
+  ASSERT_EQ(sent.messages.size(), static_cast<size_t>(kLines));
+  for (int i = 0; i < kLines; ++i) ASSERT_EQ(sent.messages[i], "line " + std::to_string(i));
+  // Never one call per line, and never more than PutLogEvents takes (10,000 events).
+  EXPECT_LT(sent.calls, kLines / 100);
+  EXPECT_GE(sent.calls, 2);
+  for (size_t size : sent.batch_sizes) EXPECT_LE(size, 10000u);
+  EXPECT_TRUE(std::is_sorted(sent.timestamps.begin(), sent.timestamps.end()));
+  EXPECT_EQ(sent.timestamps.back() - sent.timestamps.front(), 1000);
+}
+
+TEST(BuildLogSinkTest, SplitsLinesLongerThanAnEventAndKeepsTheWholeLog) {
+  FakeClock clock;
+  Sent sent;
+  store::testing::ScratchDirectory dir;
+  BuildLogSink sink(&clock, Recorder(sent), dir.File("log"));
+  sink.Start();
+  std::string big(300 * 1024, 'x');
+  sink.Append(big);
+  sink.Append("after");
+  sink.Close();
+  ASSERT_EQ(sent.messages.size(), 3u);
+  EXPECT_EQ(sent.messages[0].size() + sent.messages[1].size(), big.size());
+  EXPECT_LE(sent.messages[0].size(), 256u * 1024 - 26);
+  EXPECT_EQ(sent.messages[2], "after");
+  std::ifstream in(dir.File("log"));
+  std::string whole((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(whole, big + "\nafter\n");
+}
+
+TEST(BuildLogSinkTest, WithoutCloudWatchOnlyTheFileIsWritten) {
+  FakeClock clock;
+  store::testing::ScratchDirectory dir;
+  BuildLogSink sink(&clock, nullptr, dir.File("log"));
+  sink.Start();
+  sink.Append("one");
+  sink.Close();
+  sink.Append("after close is dropped");
+  std::ifstream in(dir.File("log"));
+  std::string whole((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(whole, "one\n");
+  EXPECT_TRUE(sink.first_error().ok());
+}
+
+}  // namespace
+}  // namespace gantry::services::codebuild
