@@ -24,6 +24,7 @@
 #include "cli/remote_client.h"
 #include "core/common/clock.h"
 #include "core/common/ids.h"
+#include "runtime/build/build_log.h"
 #include "runtime/build/build_runner.h"
 #include "server/config.h"
 #include "server/root_credentials.h"
@@ -245,10 +246,32 @@ class Progress {
   std::chrono::steady_clock::time_point current_start_;
 };
 
-Status CopyArtifactFile(const runtime::ArtifactFile& file, const fs::path& to) {
+// Copies one artifact file to dir/relative. The destination stays inside dir: a relative path that
+// leaves it is refused, and so is a directory on the way that is not a directory (a link another
+// artifact file left there, kept as a link by enable-symlinks).
+Status CopyArtifactFile(const runtime::ArtifactFile& file, const fs::path& dir, const std::string& relative) {
+  fs::path rel = fs::path(relative).lexically_normal();
+  if (rel.empty() || rel.is_absolute() || *rel.begin() == ".." || rel.filename().empty()) {
+    return Status::InvalidArgument("artifact path " + relative + " does not lie inside " + dir.string(),
+                                   "CLIENT_ERROR");
+  }
   std::error_code ec;
-  fs::create_directories(to.parent_path(), ec);
-  if (ec) return Status::Internal("cannot create " + to.parent_path().string() + ": " + ec.message());
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Internal("cannot create " + dir.string() + ": " + ec.message());
+  fs::path to = dir;
+  for (auto part = rel.begin(); std::next(part) != rel.end(); ++part) {
+    to /= *part;
+    fs::file_status status = fs::symlink_status(to, ec);
+    if (fs::exists(status)) {
+      if (!fs::is_directory(status)) {
+        return Status::InvalidArgument("artifact path " + relative + ": " + to.string() + " is not a directory",
+                                       "CLIENT_ERROR");
+      }
+    } else if (!fs::create_directory(to, ec) || ec) {
+      return Status::Internal("cannot create " + to.string() + ": " + ec.message());
+    }
+  }
+  to /= rel.filename();
   fs::remove(to, ec);
   if (fs::is_symlink(fs::symlink_status(file.source, ec))) {
     fs::copy_symlink(file.source, to, ec);
@@ -273,7 +296,7 @@ class LocalBuildHooks final : public runtime::BuildHooks {
                             remote_->CallJson("ssm", "AmazonSSM", "1.1", "GetParameter",
                                               {{"Name", std::string(name)}, {"WithDecryption", true}}));
     const aws::Document& parameter = out["Parameter"];
-    return runtime::ResolvedValue{parameter.value("Value", ""), parameter.value("Type", "") == "SecureString"};
+    return Resolved(parameter.value("Value", ""), parameter.value("Type", "") == "SecureString");
   }
 
   StatusOr<runtime::ResolvedValue> ResolveSecret(std::string_view secret_id, std::string_view json_key,
@@ -286,14 +309,14 @@ class LocalBuildHooks final : public runtime::BuildHooks {
     GANTRY_ASSIGN_OR_RETURN(aws::Document out,
                             remote_->CallJson("secretsmanager", "secretsmanager", "1.1", "GetSecretValue", input));
     std::string value = out.value("SecretString", "");
-    if (json_key.empty()) return runtime::ResolvedValue{value, true};
+    if (json_key.empty()) return Resolved(value, true);
     aws::Document json = aws::Document::parse(value, nullptr, false);
     if (!json.is_object() || !json.contains(json_key)) {
       return Status::InvalidArgument("Secrets Manager error: secret " + std::string(secret_id) +
                                      " has no JSON key " + std::string(json_key));
     }
     const aws::Document& field = json[std::string(json_key)];
-    return runtime::ResolvedValue{field.is_string() ? field.get<std::string>() : field.dump(), true};
+    return Resolved(field.is_string() ? field.get<std::string>() : field.dump(), true);
   }
 
   StatusOr<std::string> DownloadSource(const std::string& src_dir) override { return std::string(); }
@@ -301,9 +324,15 @@ class LocalBuildHooks final : public runtime::BuildHooks {
   Status UploadArtifacts(const std::vector<runtime::SelectedArtifact>& artifacts) override {
     if (options_.artifacts_dir.empty()) return Status::Ok();
     for (const auto& artifact : artifacts) {
-      fs::path root(options_.artifacts_dir);
-      if (!artifact.spec->identifier.empty()) root /= artifact.spec->identifier;
-      for (const auto& file : artifact.files) GANTRY_RETURN_IF_ERROR(CopyArtifactFile(file, root / file.path));
+      const std::string& identifier = artifact.spec->identifier;
+      if (identifier == "." || identifier == ".." || identifier.find('/') != std::string::npos) {
+        return Status::InvalidArgument("secondary artifact identifier " + identifier + " is not a directory name",
+                                       "CLIENT_ERROR");
+      }
+      std::string prefix = identifier.empty() ? "" : identifier + "/";
+      for (const auto& file : artifact.files) {
+        GANTRY_RETURN_IF_ERROR(CopyArtifactFile(file, options_.artifacts_dir, prefix + file.path));
+      }
     }
     return Status::Ok();
   }
@@ -311,7 +340,16 @@ class LocalBuildHooks final : public runtime::BuildHooks {
   void OnPhase(const runtime::PhaseRecord& record) override { progress_.Phase(record); }
   void OnLogLine(std::string_view line) override { progress_.Line(line); }
 
+  // The secret values resolved for the build, for what gantry prints itself (the engine masks its
+  // own lines).
+  const runtime::SecretMasker& masker() const { return masker_; }
+
  private:
+  runtime::ResolvedValue Resolved(std::string value, bool secret) {
+    if (secret) masker_.Add(value);
+    return {std::move(value), secret};
+  }
+
   Status NeedRemote(const std::string& what) const {
     if (remote_) return Status::Ok();
     if (options_.endpoint.empty()) {
@@ -326,6 +364,7 @@ class LocalBuildHooks final : public runtime::BuildHooks {
   const BuildOptions& options_;
   Progress& progress_;
   std::optional<RemoteClient> remote_;
+  runtime::SecretMasker masker_;
 };
 
 // The variables CodeBuild sets, for a build of the current directory.
@@ -402,7 +441,14 @@ int Build(const std::vector<std::string>& args) {
   request.project_env = options->env;
   request.image = "aws/codebuild/standard:7.0";
   request.src_dir = src_dir;
-  request.work_root = (fs::temp_directory_path(ec) / ("gantry-build-" + std::to_string(::getpid()))).string();
+  // A fresh directory only this user can enter (mkdtemp: 0700, never one that already existed).
+  fs::path tmp = fs::temp_directory_path(ec);
+  std::string work_pattern = ((ec ? fs::path("/tmp") : tmp) / "gantry-build-XXXXXX").string();
+  if (::mkdtemp(work_pattern.data()) == nullptr) {
+    std::cerr << "gantry build: mkdtemp " << work_pattern << ": " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  request.work_root = work_pattern;
   request.isolate = false;
   request.clock = SystemClock::Instance();
 
@@ -442,7 +488,8 @@ int Build(const std::vector<std::string>& args) {
   summary << std::fixed << std::setprecision(2) << "Build " << runtime::StatusName(outcome.status) << " in "
           << seconds << " s";
   for (const auto& [name, value] : outcome.exported_variables) summary << "\n  exported " << name << "=" << value;
-  progress.Line(summary.str());
+  // Secret-sourced variables are never exported, but a plaintext one may hold a secret's value.
+  progress.Line(hooks.masker().Mask(summary.str()));
   return outcome.status == runtime::BuildStatus::kSucceeded ? 0 : 1;
 }
 

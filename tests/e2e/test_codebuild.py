@@ -1,16 +1,20 @@
 """CodeBuild through both CLIs and boto3: projects (create, get, list, update, delete, errors),
-builds that really run (NO_SOURCE inline buildspecs and S3 zip sources) with every phase, failure
-rules, finally, on-failure, exported variables, secrets masked in the CloudWatch Logs stream, the
-service role's denials, the aws CLI (v1 and v2) reaching Gantry from inside a build, zipped
-artifacts in S3, StopBuild, the queue, timeouts, EventBridge events, and a build in flight when the
-server is killed with -9 (it ends FAULT with a reason after the restart)."""
+repository locations other than clone URLs and option-like source versions refused, builds that
+really run (NO_SOURCE inline buildspecs and S3 zip sources) with every phase, failure rules,
+finally, on-failure, exported variables, secrets (multi-line ones too) and the role's secret key
+and session token masked in the CloudWatch Logs stream and the S3 log, the service role's denials,
+the aws CLI (v1 and v2) reaching Gantry from inside a build, zipped artifacts in S3, StopBuild, the
+queue, timeouts, EventBridge events, a build directory other users can write refused, and a build in
+flight when the server is killed with -9 (it ends FAULT with a reason after the restart)."""
 import gzip
 import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import unittest
 import uuid
@@ -128,6 +132,37 @@ class ProjectsTest(CodeBuildCase):
                 self.assertIn("An error occurred (InvalidInputException) when calling the StopBuild operation: "
                               "Invalid build ID provided", err)
 
+    def test_repository_sources_are_clone_urls(self):
+        """A repository source is fetched from its HTTPS clone URL only: never a path or file:// URL on
+        Gantry's host, and its version is never a git option."""
+        self.project("cloned", source={"type": "GITHUB", "location": "https://github.com/o/r.git"})
+        environment = f"type=LINUX_CONTAINER,image={IMAGE},computeType=BUILD_GENERAL1_SMALL"
+        for name, cli in self.clis():
+            with self.subTest(cli=name):
+                location = os.path.join(self.gantry.state_dir, "codecommit", "repos", "x.git")
+                for given in (location, "file://" + location):
+                    code, _, err = self.gantry.aws(
+                        cli, "codebuild", "create-project", "--name", f"local-{name}", "--source",
+                        json.dumps({"type": "CODECOMMIT", "location": given}), "--artifacts", "type=NO_ARTIFACTS",
+                        "--environment", environment, "--service-role", self.role, check=False)
+                    self.assertNotEqual(code, 0)
+                    self.assertIn("An error occurred (InvalidInputException) when calling the CreateProject "
+                                  f"operation: Invalid source location: {given}. The location of a CODECOMMIT source "
+                                  "is the repository's HTTPS clone URL, for example "
+                                  "https://git-codecommit.<region>.amazonaws.com/v1/repos/<repository>.", err)
+                # (The CLIs read a file:// parameter as a file's content: a path is given here.)
+                code, _, err = self.gantry.aws(cli, "codebuild", "start-build", "--project-name", "cloned",
+                                               "--source-location-override", location, check=False)
+                self.assertIn("An error occurred (InvalidInputException) when calling the StartBuild operation: "
+                              f"Invalid source location: {location}. The location of a GITHUB source", err)
+                code, _, err = self.gantry.aws(cli, "codebuild", "start-build", "--project-name", "cloned",
+                                               "--source-version=--upload-pack=touch /tmp/owned", check=False)
+                self.assertIn("An error occurred (InvalidInputException) when calling the StartBuild operation: "
+                              "Invalid source version: --upload-pack=touch /tmp/owned. The source version of a GITHUB "
+                              "source is a branch, tag, commit ID or pull request (pr/<number>), which cannot start "
+                              "with '-'.", err)
+        self.assertEqual(self.codebuild.list_builds_for_project(projectName="cloned")["ids"], [])
+
     def test_service_role_checks(self):
         iam = self.gantry.boto3("iam")
         iam.create_role(RoleName="not-for-codebuild", AssumeRolePolicyDocument=json.dumps({
@@ -229,11 +264,16 @@ class BuildsTest(CodeBuildCase):
     def test_secrets_are_masked_in_the_log_stream(self):
         secret = "s3cr3t-" + uuid.uuid4().hex[:8]
         parameter = "p4ram-" + uuid.uuid4().hex[:8]
+        # A multi-line secret (a PEM key): none of its lines may be seen, whole or alone.
+        pem = "\n".join(["-----BEGIN PRIVATE KEY-----"] + [uuid.uuid4().hex + uuid.uuid4().hex for _ in range(3)]
+                        + ["-----END PRIVATE KEY-----"])
         self.gantry.boto3("secretsmanager").create_secret(Name="build/db",
                                                           SecretString=json.dumps({"password": secret}))
+        self.gantry.boto3("secretsmanager").create_secret(Name="build/key", SecretString=pem)
         self.gantry.boto3("ssm").put_parameter(Name="/build/token", Value=parameter, Type="SecureString")
-        spec = buildspec({"build": {"commands": ["echo \"pw=$PW\"", "echo \"token=$TOKEN\"", "echo plain=$PLAIN"]}},
-                         env={"secrets-manager": {"PW": "build/db:password"},
+        spec = buildspec({"build": {"commands": ["echo \"pw=$PW\"", "echo \"token=$TOKEN\"", "echo plain=$PLAIN",
+                                                 "echo \"$KEY\"", "echo key-printed"]}},
+                         env={"secrets-manager": {"PW": "build/db:password", "KEY": "build/key"},
                               "parameter-store": {"TOKEN": "/build/token"}, "variables": {"PLAIN": "visible"}})
         self.project("secrets", spec)
         build = self.run_build("secrets")
@@ -247,7 +287,38 @@ class BuildsTest(CodeBuildCase):
                 self.assertIn("pw=***", messages)
                 self.assertIn("token=***", messages)
                 self.assertIn("plain=visible", messages)
+                self.assertIn("key-printed", messages)
                 self.assertFalse(any(secret in m or parameter in m for m in messages))
+                for line in pem.split("\n"):
+                    self.assertFalse([m for m in messages if line in m], f"{line!r} is in the log")
+
+    def test_role_credentials_are_masked_in_the_logs(self):
+        """`env` in a build shows the role's access key id, never its secret key or session token, in
+        CloudWatch Logs and in the S3 log."""
+        self.s3.create_bucket(Bucket="cb-credentials")
+        self.project("printenv", buildspec({"build": {"commands": [
+            "env",
+            "printenv AWS_ACCESS_KEY_ID > id.txt && printenv AWS_SECRET_ACCESS_KEY > key.txt && "
+            "printenv AWS_SESSION_TOKEN > token.txt",
+            "for f in id key token; do aws s3 cp $f.txt s3://cb-credentials/$f.txt; done"]}}),
+            logsConfig={"s3Logs": {"status": "ENABLED", "location": "cb-credentials/logs"}})
+        build = self.run_build("printenv")
+        self.assertEqual(build["buildStatus"], "SUCCEEDED", self.log_lines(build))
+
+        def stored(name):
+            return self.s3.get_object(Bucket="cb-credentials", Key=name)["Body"].read().decode().strip()
+
+        key_id, key, token = stored("id.txt"), stored("key.txt"), stored("token.txt")
+        self.assertTrue(key_id.startswith("ASIA") and key and token, (key_id, key, token))
+        uuid_part = build["id"].split(":", 1)[1]
+        s3_log = gzip.decompress(self.s3.get_object(Bucket="cb-credentials",
+                                                    Key=f"logs/{uuid_part}.gz")["Body"].read()).decode()
+        for name, messages in [("CloudWatch Logs", self.log_lines(build)), ("the S3 log", s3_log.split("\n"))]:
+            with self.subTest(log=name):
+                self.assertIn(f"AWS_ACCESS_KEY_ID={key_id}", messages)
+                self.assertIn("AWS_SECRET_ACCESS_KEY=***", messages)
+                self.assertIn("AWS_SESSION_TOKEN=***", messages)
+                self.assertFalse([m for m in messages if key in m or token in m])
 
     def test_s3_zip_source_and_zipped_artifacts(self):
         self.s3.create_bucket(Bucket="cb-in")
@@ -479,6 +550,45 @@ class QueueTest(CodeBuildCase):
                  what="the second build to start")
         for build_id in self.codebuild.list_builds_for_project(projectName="slow")["ids"]:
             self.codebuild.stop_build(id=build_id)
+
+
+class BuildDirectoryTest(unittest.TestCase):
+    """The build directory in a shared TMPDIR: Gantry refuses one another user could write."""
+
+    def test_a_build_directory_others_can_write_is_refused(self):
+        tmp = tempfile.mkdtemp(prefix="gantry-e2e-tmp-")
+        state = tempfile.mkdtemp(prefix="gantry-e2e-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        self.addCleanup(shutil.rmtree, state, True)
+        root = os.path.join(tmp, "gantry-builds-" + hashlib.sha256(os.path.normpath(state).encode()).hexdigest()[:12])
+        os.mkdir(root)
+        os.chmod(root, 0o777)  # as somebody else's umask or chmod would leave it
+        gantry = Gantry(state_dir=state)
+        self.addCleanup(gantry.cleanup)
+        old = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = tmp
+        try:
+            with self.assertRaises(RuntimeError) as raised:
+                gantry.start()
+        finally:
+            if old is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = old
+        self.assertIn(f"the build directory {root} is writable by other users (mode 0777), who could change builds "
+                      "there; remove it or set TMPDIR to a directory of your own", str(raised.exception))
+        # Once it is private, Gantry starts and builds there.
+        os.chmod(root, 0o700)
+        os.environ["TMPDIR"] = tmp
+        try:
+            gantry = Gantry(state_dir=state).start()
+        finally:
+            if old is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = old
+        self.addCleanup(gantry.cleanup)
+        self.assertEqual(os.stat(root).st_mode & 0o777, 0o700)
 
 
 class TimeoutAndRestartTest(unittest.TestCase):

@@ -2,8 +2,10 @@
 and boto3: clone of an empty repository, push, clone, branches, tags, the default-branch rules,
 shallow and partial clones, protocol v0 and v2, a 20 MB push, 401 without credentials, IAM HTTPS
 Git credentials, GitPull/GitPush policies, STS session credentials, the repository API (files,
-commits, differences, branches, tags, triggers), the "CodeCommit Repository State Change" events
-delivered to a rule's target, and a push that survives kill -9."""
+commits, differences, branches, tags, triggers and their delivery view), a branch protected by a
+Deny on codecommit:References, the "CodeCommit Repository State Change" events delivered to a rule's
+target (also for a branch name that is not UTF-8), a push that survives kill -9, and a push
+interrupted by kill -9 that is published when the server restarts."""
 import base64
 import gzip
 import hashlib
@@ -14,8 +16,9 @@ import subprocess
 import tempfile
 import time
 import unittest
+import unittest.mock
 
-from harness import AWS_V1, AWS_V2, Gantry, GantryTestCase
+from harness import AWS_V1, AWS_V2, Gantry, GantryTestCase, wait_for
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -309,6 +312,40 @@ class GitIdentityTest(CodeCommitTestCase):
         self.assertIn("403", denied.stderr)
         self.assertTrue(other["Arn"].endswith(":not-shared"))
 
+    def test_branch_protected_by_a_deny_on_references(self):
+        # AWS's "Limit pushes and merges to branches": a Deny on codecommit:GitPush for the
+        # codecommit:References of main; other branches still take pushes.
+        repo = "protected"
+        arn = self.create_repository(repo)["Arn"]
+        iam = self.user("contributor", ["codecommit:GitPull", "codecommit:GitPush"], arn)
+        iam.put_user_policy(UserName="contributor", PolicyName="protect-main", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "codecommit:GitPush", "Resource": arn,
+                           "Condition": {"StringEqualsIfExists": {"codecommit:References": ["refs/heads/main"]},
+                                         "Null": {"codecommit:References": "false"}}}]}))
+        key = iam.create_access_key(UserName="contributor")["AccessKey"]
+        git = self.git(AWS_V1 or AWS_V2, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        work = git.clone(repo, "work")
+        git.commit(work, "a.txt", "a\n", "a")
+        denied = git.run("push", "origin", "main", cwd=work, check=False)
+        self.assertNotEqual(denied.returncode, 0)
+        self.assertIn("403", denied.stderr)
+        git.run("push", "origin", "main:feature", cwd=work)
+        cc = self.codecommit()
+        self.assertEqual(cc.list_branches(repositoryName=repo)["branches"], ["feature"])
+        feature = cc.get_branch(repositoryName=repo, branchName="feature")["branch"]["commitId"]
+        # Every ref of a push is checked: one protected ref refuses the whole push.
+        git.commit(work, "b.txt", "b\n", "b")
+        denied = git.run("push", "origin", "main:feature", "main:main", cwd=work, check=False)
+        self.assertIn("403", denied.stderr)
+        self.assertEqual(cc.list_branches(repositoryName=repo)["branches"], ["feature"])
+        self.assertEqual(cc.get_branch(repositoryName=repo, branchName="feature")["branch"]["commitId"], feature)
+        # The owner (root) is not bound by the user's policy.
+        owner = self.git(AWS_V1 or AWS_V2)
+        owner_work = owner.clone(repo, "owner")
+        owner.run("push", "origin", "feature:main", cwd=owner_work)
+        self.assertEqual(sorted(cc.list_branches(repositoryName=repo)["branches"]), ["feature", "main"])
+
     def test_sts_session_credentials(self):
         repo = "sessions"
         arn = self.create_repository(repo)["Arn"]
@@ -510,6 +547,26 @@ class EventsTest(CodeCommitTestCase):
         self.assertEqual(sample["detail"]["repositoryId"], metadata["repositoryId"])
         self.assertEqual(sample["detail"]["callerUserArn"], f"arn:aws:iam::{ACCOUNT}:root")
 
+    def test_branch_name_that_is_not_utf8(self):
+        # git accepts any bytes but a few in a ref name; the push succeeds and its event names the
+        # branch with U+FFFD where the name is not UTF-8.
+        repo = "latin1"
+        metadata = self.create_repository(repo)
+        self.rule_to_log_group("latin1", {"source": ["aws.codecommit"], "resources": [metadata["Arn"]]})
+        git = self.git(AWS_V1 or AWS_V2)
+        work = git.clone(repo, "work")
+        tip = git.commit(work, "a.txt", "a\n", "a")
+        pushed = subprocess.run([b"git", b"push", b"origin", b"HEAD:refs/heads/caf\xe9"], cwd=work, env=git.env,
+                                capture_output=True, timeout=300)
+        self.assertEqual(pushed.returncode, 0, pushed.stderr)
+        listed = subprocess.run([b"git", b"ls-remote", b"origin"], cwd=work, env=git.env, capture_output=True,
+                                check=True).stdout
+        self.assertIn(tip.encode() + b"\trefs/heads/caf\xe9", listed)
+        [message] = self.log_messages("latin1", 1)
+        self.assertEqual((message["detail"]["referenceName"], message["detail"]["commitId"]), ("caf\ufffd", tip))
+        git.run("push", "origin", "HEAD:main", cwd=work)
+        self.assertEqual(len(self.log_messages("latin1", 2)), 2)
+
     def test_triggers(self):
         repo = "triggered"
         self.create_repository(repo)
@@ -540,6 +597,22 @@ class EventsTest(CodeCommitTestCase):
         self.assertEqual(pushed["eventTriggerName"], "to-bus")
         self.assertEqual(pushed["codecommit"]["references"], [{"commit": commit, "ref": "refs/heads/main", "created": True}])
 
+        # The last outcome of each trigger, in Gantry's own view.
+        status, _, body = self.gantry.raw("GET", "/_gantry/codecommit/trigger-deliveries")
+        self.assertEqual(status, 200)
+        outcomes = {(d["repositoryName"], d["trigger"]): d for d in json.loads(body)["TriggerDeliveries"]}
+        self.assertTrue(outcomes[(repo, "to-bus")]["delivered"])
+        self.assertFalse(outcomes[(repo, "to-sns")]["delivered"])
+        self.assertIn("no SNS or Lambda", outcomes[(repo, "to-sns")]["failureMessage"])
+
+        # A bus of another account is refused: its owner never admitted this account's events.
+        elsewhere = {"name": "elsewhere", "destinationArn": f"arn:aws:events:{REGION}:111111111111:event-bus/default",
+                     "branches": [], "events": ["all"]}
+        for call in (cc.test_repository_triggers, cc.put_repository_triggers):
+            with self.assertRaises(cc.exceptions.InvalidRepositoryTriggerDestinationArnException) as caught:
+                call(repositoryName=repo, triggers=[elsewhere])
+            self.assertIn("must be in the repository's account 000000000000", str(caught.exception))
+
 
 class DurabilityTest(unittest.TestCase):
     def test_acknowledged_push_survives_kill9(self):
@@ -561,6 +634,59 @@ class DurabilityTest(unittest.TestCase):
             self.assertEqual(metadata["defaultBranch"], "main")
             clone = git.clone("durable", "clone")
             self.assertEqual(git.run("rev-parse", "HEAD", cwd=clone).stdout.strip(), pushed)
+        finally:
+            gantry.cleanup()
+
+    def test_push_interrupted_by_kill9_is_published_on_restart(self):
+        # Gantry is killed while git is still in receive-pack (held in its post-receive hook by a
+        # `sync` that waits for the test); git finishes the push on its own, and the restarted
+        # server publishes it: the event reaches the rule's target and the first branch becomes
+        # the default.
+        state = tempfile.mkdtemp(prefix="gantry-e2e-")
+        self.addCleanup(shutil.rmtree, state, True)
+        gate = tempfile.mkdtemp(prefix="gantry-gate-")
+        self.addCleanup(shutil.rmtree, gate, True)
+        real_sync = shutil.which("sync")
+        with open(os.path.join(gate, "sync"), "w") as f:
+            f.write(f"#!/bin/sh\ntouch {gate}/reached\nwhile [ ! -e {gate}/go ]; do sleep 0.05; done\n"
+                    f"exec {real_sync} \"$@\"\n")
+        os.chmod(os.path.join(gate, "sync"), 0o755)
+        with unittest.mock.patch.dict(os.environ, {"PATH": gate + os.pathsep + os.environ["PATH"]}):
+            gantry = Gantry(state_dir=state).start()
+        try:
+            metadata = gantry.boto3("codecommit").create_repository(repositoryName="interrupted")["repositoryMetadata"]
+            gantry.boto3("logs").create_log_group(logGroupName="pushes")
+            events = gantry.boto3("events")
+            events.put_rule(Name="pushes", EventPattern=json.dumps({"source": ["aws.codecommit"],
+                                                                    "resources": [metadata["Arn"]]}))
+            events.put_targets(Rule="pushes", Targets=[{"Id": "1",
+                                                        "Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:pushes"}])
+            git = Git(gantry, AWS_V1 or AWS_V2)
+            self.addCleanup(git.cleanup)
+            work = git.clone("interrupted", "work")
+            pushed = git.commit(work, "a.txt", "kept\n", "kept")
+            push = subprocess.Popen(["git", "push", "origin", "main"], cwd=work, env=git.env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for(lambda: os.path.exists(os.path.join(gate, "reached")), what="the post-receive hook")
+            gantry.kill9()
+            open(os.path.join(gate, "go"), "w").close()
+            push.wait(timeout=60)
+            pending = os.path.join(state, "codecommit", "pending", metadata["repositoryId"])
+            wait_for(lambda: any(n.endswith(".refs") for n in os.listdir(pending)), what="the push record")
+
+            gantry = Gantry(state_dir=state).start()
+            cc = gantry.boto3("codecommit")
+            self.assertEqual(cc.get_repository(repositoryName="interrupted")["repositoryMetadata"]["defaultBranch"],
+                             "main")
+            self.assertEqual(cc.get_branch(repositoryName="interrupted", branchName="main")["branch"]["commitId"],
+                             pushed)
+            logs = gantry.boto3("logs")
+            messages = wait_for(lambda: [json.loads(e["message"]) for e in
+                                         logs.filter_log_events(logGroupName="pushes")["events"]],
+                                what="the push's event")
+            self.assertEqual([(m["detail"]["event"], m["detail"]["referenceFullName"], m["detail"]["commitId"])
+                              for m in messages], [("referenceCreated", "refs/heads/main", pushed)])
+            self.assertEqual([n for n in os.listdir(os.path.join(state, "codecommit", "pending"))], [])
         finally:
             gantry.cleanup()
 

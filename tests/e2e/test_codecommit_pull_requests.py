@@ -67,8 +67,8 @@ class PullRequestCase(GantryTestCase):
             title=title, targets=[{"repositoryName": repo, "sourceReference": source,
                                    "destinationReference": destination}])["pullRequest"]
 
-    def assertCliError(self, cli, args, code, operation, message):
-        rc, _, err = self.gantry.aws(cli, *args, check=False)
+    def assertCliError(self, cli, args, code, operation, message, **credentials):
+        rc, _, err = self.gantry.aws(cli, *args, check=False, **credentials)
         self.assertNotEqual(rc, 0)
         self.assertIn(f"An error occurred ({code}) when calling the {operation} operation: {message}", err)
 
@@ -257,6 +257,23 @@ class PullRequestLifecycleTest(PullRequestCase):
         with self.assertRaises(self.cc().exceptions.RepositoryDoesNotExistException):
             self.cc().list_pull_requests(repositoryName="no-such-repository")
 
+    def test_a_source_already_in_the_destination_is_merged_by_its_author(self):
+        repo = "nothing-to-merge"
+        git, work = self.repository_with_main(repo)
+        self.branch(git, work, "done", {"d.txt": "d\n"})
+        git.run("checkout", "-q", "main", cwd=work)
+        git.run("merge", "-q", "--ff-only", "done", cwd=work)
+        git.run("push", "-q", "origin", "main", cwd=work)
+        reviewer_arn = f"arn:aws:iam::{ACCOUNT}:user/reviewer"
+        pr = self.reviewer().create_pull_request(
+            title="already merged", targets=[{"repositoryName": repo, "sourceReference": "done",
+                                              "destinationReference": "main"}])["pullRequest"]
+        self.assertEqual(pr["pullRequestStatus"], "CLOSED")
+        self.assertEqual(pr["pullRequestTargets"][0]["mergeMetadata"], {"isMerged": True, "mergedBy": reviewer_arn})
+        for _, cli in self.clis():
+            read = self.gantry.aws(cli, "codecommit", "get-pull-request", "--pull-request-id", pr["pullRequestId"])
+            self.assertEqual(read["pullRequest"]["pullRequestTargets"][0]["mergeMetadata"]["mergedBy"], reviewer_arn)
+
 
 class ConflictTest(PullRequestCase):
     def test_conflicts_are_detected_described_and_resolved(self):
@@ -372,6 +389,31 @@ class TemplateTest(PullRequestCase):
         self.assertEqual(self.cc().delete_approval_rule_template(approvalRuleTemplateName="main-review")[
             "approvalRuleTemplateId"], template_id)
 
+    def test_deleting_a_repository_releases_its_approval_rule_templates(self):
+        repo = "short-lived"
+        git, work = self.repository_with_main(repo)
+        self.branch(git, work, "topic", {"t.txt": "t\n"})
+        self.create(repo, "topic")
+        for name, cli in self.clis():
+            template = f"gone-with-{name}"
+            self.gantry.aws(cli, "codecommit", "create-approval-rule-template", "--approval-rule-template-name",
+                            template, "--approval-rule-template-content", ONE_REVIEWER)
+            self.gantry.aws(cli, "codecommit", "associate-approval-rule-template-with-repository",
+                            "--approval-rule-template-name", template, "--repository-name", repo)
+            self.assertCliError(cli, ["codecommit", "delete-approval-rule-template", "--approval-rule-template-name",
+                                      template],
+                                "ApprovalRuleTemplateInUseException", "DeleteApprovalRuleTemplate",
+                                f"The approval rule template {template} is associated with 1 repositories.")
+        self.cc().delete_repository(repositoryName=repo)
+        for name, cli in self.clis():
+            template = f"gone-with-{name}"
+            listed = self.gantry.aws(cli, "codecommit", "list-repositories-for-approval-rule-template",
+                                     "--approval-rule-template-name", template)
+            self.assertEqual(listed["repositoryNames"], [])
+            deleted = self.gantry.aws(cli, "codecommit", "delete-approval-rule-template",
+                                      "--approval-rule-template-name", template)
+            self.assertTrue(deleted["approvalRuleTemplateId"])
+
 
 class EventsTest(PullRequestCase):
     def test_pull_request_events_reach_a_rule_target(self):
@@ -445,3 +487,82 @@ class RestartTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PullRequestAuthorizationTest(PullRequestCase):
+    """Operations naming only a pull request or a comment are authorized on its repository's ARN,
+    as AWS does: an Allow scoped to one repository permits them there and nowhere else, and a Deny
+    on a repository stops them."""
+
+    def test_a_user_scoped_to_one_repository(self):
+        repo_a, repo_b = "scoped-a", "scoped-b"
+        arn_a = f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{repo_a}"
+        arn_b = f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{repo_b}"
+        prs = {}
+        for repo in (repo_a, repo_b):
+            git, work = self.repository_with_main(repo)
+            self.branch(git, work, "feature", {f"{repo}.txt": "x\n"})
+            prs[repo] = self.create(repo, "feature")
+        comment = self.cc().post_comment_for_pull_request(
+            pullRequestId=prs[repo_b]["pullRequestId"], repositoryName=repo_b, content="by root",
+            beforeCommitId=prs[repo_b]["pullRequestTargets"][0]["destinationCommit"],
+            afterCommitId=prs[repo_b]["pullRequestTargets"][0]["sourceCommit"])["comment"]
+
+        iam = self.gantry.boto3("iam")
+        iam.create_user(UserName="scoped")
+        iam.put_user_policy(UserName="scoped", PolicyName="repo-a", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "codecommit:*", "Resource": arn_a},
+                          {"Effect": "Deny", "Action": "codecommit:OverridePullRequestApprovalRules",
+                           "Resource": arn_a}]}))
+        key = iam.create_access_key(UserName="scoped")["AccessKey"]
+        credentials = {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
+        scoped = self.cc(**credentials)
+        user = f"arn:aws:iam::{ACCOUNT}:user/scoped"
+
+        def denied(operation, resource, reason=None):
+            reason = reason or f"because no identity-based policy allows the codecommit:{operation} action"
+            return f"User: {user} is not authorized to perform: codecommit:{operation} on resource: {resource} {reason}"
+
+        # boto3: approves in A, not in B.
+        a, b = prs[repo_a], prs[repo_b]
+        scoped.update_pull_request_approval_state(pullRequestId=a["pullRequestId"], revisionId=a["revisionId"],
+                                                  approvalState="APPROVE")
+        states = self.cc().get_pull_request_approval_states(pullRequestId=a["pullRequestId"],
+                                                           revisionId=a["revisionId"])
+        self.assertEqual(states["approvals"], [{"userArn": user, "approvalState": "APPROVE"}])
+        with self.assertRaises(scoped.exceptions.ClientError) as raised:
+            scoped.update_pull_request_approval_state(pullRequestId=b["pullRequestId"], revisionId=b["revisionId"],
+                                                      approvalState="APPROVE")
+        self.assertEqual(raised.exception.response["Error"]["Code"], "AccessDeniedException")
+        self.assertIn(denied("UpdatePullRequestApprovalState", arn_b), raised.exception.response["Error"]["Message"])
+        self.assertEqual(self.cc().get_pull_request_approval_states(
+            pullRequestId=b["pullRequestId"], revisionId=b["revisionId"])["approvals"], [])
+        with self.assertRaises(scoped.exceptions.ClientError) as raised:
+            scoped.get_comment(commentId=comment["commentId"])
+        self.assertIn(denied("GetComment", arn_b), raised.exception.response["Error"]["Message"])
+
+        # Both CLIs: reads and approvals in A, none in B; the explicit Deny stops the override in A.
+        for _, cli in self.clis():
+            read = self.gantry.aws(cli, "codecommit", "get-pull-request", "--pull-request-id", a["pullRequestId"],
+                                   **credentials)
+            self.assertEqual(read["pullRequest"]["pullRequestTargets"][0]["repositoryName"], repo_a)
+            self.gantry.aws(cli, "codecommit", "evaluate-pull-request-approval-rules", "--pull-request-id",
+                            a["pullRequestId"], "--revision-id", a["revisionId"], **credentials)
+            self.assertCliError(cli, ["codecommit", "get-pull-request", "--pull-request-id", b["pullRequestId"]],
+                                "AccessDeniedException", "GetPullRequest", denied("GetPullRequest", arn_b),
+                                **credentials)
+            self.assertCliError(cli, ["codecommit", "update-pull-request-approval-state", "--pull-request-id",
+                                      b["pullRequestId"], "--revision-id", b["revisionId"], "--approval-state",
+                                      "APPROVE"],
+                                "AccessDeniedException", "UpdatePullRequestApprovalState",
+                                denied("UpdatePullRequestApprovalState", arn_b), **credentials)
+            self.assertCliError(cli, ["codecommit", "override-pull-request-approval-rules", "--pull-request-id",
+                                      a["pullRequestId"], "--revision-id", a["revisionId"], "--override-status",
+                                      "OVERRIDE"],
+                                "AccessDeniedException", "OverridePullRequestApprovalRules",
+                                denied("OverridePullRequestApprovalRules", arn_a,
+                                       "with an explicit deny in an identity-based policy"),
+                                **credentials)
+        self.assertFalse(self.cc().get_pull_request_override_state(
+            pullRequestId=a["pullRequestId"], revisionId=a["revisionId"])["overridden"])

@@ -123,6 +123,89 @@ class GantryBuildTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("no buildspec.yml", p.stderr)
 
+    def test_artifacts_stay_inside_the_source_and_the_artifacts_directory(self):
+        outside = tempfile.mkdtemp(prefix="gantry-build-e2e-outside-")
+        self.addCleanup(shutil.rmtree, outside, True)
+        with open(os.path.join(outside, "secret.txt"), "w") as f:
+            f.write("outside the source\n")
+        self.write("buildspec.yml", f"""\
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - echo in > inside.txt
+                  - ln -s {outside}/secret.txt stolen.txt
+                  - ln -s /proc/self/environ environ
+                  - ln -s {outside} report
+                  - mkdir -p reports && echo r > reports/r.txt
+            artifacts:
+              files:
+                - inside.txt
+                - stolen.txt
+                - environ
+            """)
+        artifacts = os.path.join(self.dir, "artifacts-out")
+        p = run_build(self.dir, "--artifacts", artifacts)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(sorted(os.listdir(artifacts)), ["inside.txt"])
+        self.assertIn("Skipping stolen.txt: it resolves outside the source directory", p.stdout)
+        self.assertIn("Skipping environ: it resolves outside the source directory", p.stdout)
+
+        # A link kept by enable-symlinks is never written through by a later artifact.
+        shutil.rmtree(artifacts)
+        self.write("buildspec.yml", """\
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - echo r > r.txt
+            artifacts:
+              files:
+                - report
+              enable-symlinks: yes
+              secondary-artifacts:
+                report:
+                  files:
+                    - r.txt
+            """)
+        p = run_build(self.dir, "--artifacts", artifacts)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"UPLOAD_ARTIFACTS +FAILED .*CLIENT_ERROR: artifact path report/r.txt: "
+                                   r".*/artifacts-out/report is not a directory")
+        self.assertTrue(os.path.islink(os.path.join(artifacts, "report")))
+        self.assertEqual(sorted(os.listdir(outside)), ["secret.txt"])
+
+        # Patterns with `..` are refused before anything is read.
+        self.write("buildspec.yml", """\
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - echo hi
+            artifacts:
+              files:
+                - ../*
+            """)
+        p = run_build(self.dir, "--artifacts", artifacts)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"UPLOAD_ARTIFACTS +FAILED .*CLIENT_ERROR: artifact files pattern \.\./\* leaves "
+                                   r"the source directory: '\.\.' is not allowed")
+
+    def test_the_work_root_is_a_fresh_private_directory_removed_afterwards(self):
+        self.write("buildspec.yml", """\
+            version: 0.2
+            phases:
+              build:
+                commands:
+                  - stat -c 'work-root %a %n' "$TMPDIR"/gantry-build-*
+            """)
+        tmp = tempfile.mkdtemp(prefix="gantry-build-e2e-tmp-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        p = run_build(self.dir, env={"TMPDIR": tmp})
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"\nwork-root 700 " + tmp + r"/gantry-build-[A-Za-z0-9]{6}\n")
+        self.assertEqual(os.listdir(tmp), [])
+
     def test_secrets_need_an_endpoint(self):
         self.write("buildspec.yml", """\
             version: 0.2
@@ -177,6 +260,34 @@ class GantryBuildWithServerTest(unittest.TestCase):
         self.assertIn("plain=visible-value secure=*** password=***", p.stdout)
         self.assertNotIn("hidden-param", p.stdout)
         self.assertNotIn("s3cr3t-pw", p.stdout)
+
+    def test_exported_variables_holding_a_secret_are_masked_in_the_summary(self):
+        self.gantry.boto3("secretsmanager").create_secret(Name="app/exported", SecretString="l3aked-v4lue")
+        directory = tempfile.mkdtemp(prefix="gantry-build-e2e-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        with open(os.path.join(directory, "buildspec.yml"), "w") as f:
+            f.write(textwrap.dedent("""\
+                version: 0.2
+                env:
+                  secrets-manager:
+                    TOKEN: app/exported
+                  exported-variables:
+                    - TOKEN
+                    - COPY
+                    - PLAIN
+                phases:
+                  build:
+                    commands:
+                      - export COPY="copy-$TOKEN" PLAIN=shown
+                """))
+        key, secret = self.gantry.credentials()
+        p = run_build(directory, "--endpoint", self.gantry.endpoint,
+                      env={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret})
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("l3aked-v4lue", p.stdout)
+        self.assertIn("Not exporting TOKEN", p.stdout)
+        self.assertIn("exported COPY=copy-***", p.stdout)
+        self.assertIn("exported PLAIN=shown", p.stdout)
 
     def test_missing_secret_fails_with_the_aws_error(self):
         directory = tempfile.mkdtemp(prefix="gantry-build-e2e-")

@@ -55,6 +55,8 @@ struct RequestContext {
   http::Response* response = nullptr;    // for handlers that stream a body (null in-process)
   Client* client = nullptr;              // for calls to other services
   Authorizer* authorizer = nullptr;      // null when no policy evaluation is wired (allow all)
+  // Service-specific condition keys of this request, for policy evaluation (codecommit:References).
+  std::vector<std::pair<std::string, std::string>> condition_keys;
   // Set by handlers whose answer the model cannot express: a success status other than the
   // operation's (S3's 206 Partial Content), and extra members of an error body (S3's Key, BucketName).
   int response_status = 0;

@@ -120,9 +120,26 @@ bool GlobMatch(std::string_view pattern, std::string_view path) {
   return MatchFrom(Components(pattern), 0, Components(path), 0);
 }
 
-std::vector<ArtifactFile> SelectArtifactFiles(const ArtifactSpec& spec, const std::string& root,
-                                              const std::vector<std::string>& forbidden,
-                                              std::vector<std::string>& log) {
+StatusOr<std::vector<ArtifactFile>> SelectArtifactFiles(const ArtifactSpec& spec, const std::string& root,
+                                                        const std::vector<std::string>& forbidden,
+                                                        std::vector<std::string>& log) {
+  auto leaves = [](std::string_view pattern) {
+    std::vector<std::string> parts = Components(pattern);
+    return std::find(parts.begin(), parts.end(), "..") != parts.end();
+  };
+  if (leaves(spec.base_directory)) {
+    return Status::InvalidArgument("artifact base-directory " + spec.base_directory +
+                                       " leaves the source directory: '..' is not allowed",
+                                   "CLIENT_ERROR");
+  }
+  for (const std::string& pattern : spec.files) {
+    if (leaves(pattern)) {
+      return Status::InvalidArgument(
+          "artifact files pattern " + pattern + " leaves the source directory: '..' is not allowed", "CLIENT_ERROR");
+    }
+  }
+  std::string root_real = RealPath(root);
+  if (root_real.empty()) return Status::Internal("the source directory " + root + " cannot be resolved");
   std::vector<std::string> forbidden_real;
   for (const std::string& path : forbidden) {
     std::string real = RealPath(path);
@@ -180,20 +197,24 @@ std::vector<ArtifactFile> SelectArtifactFiles(const ArtifactSpec& spec, const st
           if (GlobMatch(exclude, rel)) return;
         }
         if (!taken_sources.insert(source).second) return;
+        // A link kept as a link is never read through; what is read (a file, or the directory a
+        // kept link sits in) must resolve inside the source directory and outside hidden paths.
         struct stat link;
         bool kept_link = spec.enable_symlinks && lstat(source.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
-        if (!kept_link) {
-          std::string real = RealPath(source);
-          for (const std::string& dir : forbidden_real) {
-            if (real.empty() || IsUnder(real, dir)) {
-              log.push_back("Skipping " + rel + ": it resolves into a path hidden from builds");
-              return;
-            }
+        std::string real = RealPath(kept_link ? fs::path(source).parent_path().string() : source);
+        for (const std::string& dir : forbidden_real) {
+          if (real.empty() || IsUnder(real, dir)) {
+            log.push_back("Skipping " + rel + ": it resolves into a path hidden from builds");
+            return;
           }
+        }
+        if (!IsUnder(real, root_real)) {
+          log.push_back("Skipping " + rel + ": it resolves outside the source directory");
+          return;
         }
         std::string path = spec.discard_paths ? fs::path(rel).filename().string() : rel;
         if (!taken_paths.insert(path).second) return;  // discard-paths made two files one name
-        files.push_back({source, path});
+        files.push_back({kept_link ? source : real, path});
       };
       TreeWalker walker(spec.enable_symlinks, take);
       size_t literal = 0;

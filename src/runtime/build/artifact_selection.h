@@ -6,8 +6,11 @@
 // directory takes every file below it. libc's glob(3) has no `**`, so components are matched with
 // fnmatch(3) and `**` is handled here.
 //
-// The engine reads the files outside the build's mount namespace, so a file whose real path lies
-// under a forbidden path (Gantry's state directory) is never selected, whatever links lead to it.
+// The engine reads the files outside the build's mount namespace, where links may lead anywhere
+// (/proc/self/environ is Gantry's own environment), so a file is selected only when its real path
+// lies inside the source directory and outside every forbidden path (Gantry's state directory);
+// with enable-symlinks the link itself is taken, and the directory it sits in must. Patterns and
+// base-directory with a `..` component are refused.
 // Pure functions over the file system; thread-safe.
 #pragma once
 
@@ -23,9 +26,11 @@ namespace gantry::runtime {
 bool GlobMatch(std::string_view pattern, std::string_view path);
 
 // Selects spec's files under root. log receives CodeBuild's progress lines ("Expanding **/*",
-// "Found 3 file(s)") and one line per file left out for lying in a forbidden path.
-std::vector<ArtifactFile> SelectArtifactFiles(const ArtifactSpec& spec, const std::string& root,
-                                              const std::vector<std::string>& forbidden,
-                                              std::vector<std::string>& log);
+// "Found 3 file(s)") and one line per file left out for resolving outside root or into a forbidden
+// path. A file's source is its real path (a kept link: the link's path). Errors: InvalidArgument
+// (CLIENT_ERROR) for a pattern or base-directory leaving root.
+StatusOr<std::vector<ArtifactFile>> SelectArtifactFiles(const ArtifactSpec& spec, const std::string& root,
+                                                        const std::vector<std::string>& forbidden,
+                                                        std::vector<std::string>& log);
 
 }  // namespace gantry::runtime

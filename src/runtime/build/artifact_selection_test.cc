@@ -15,6 +15,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -72,16 +73,22 @@ class SelectionTest : public ::testing::Test {
 
   std::vector<std::string> Paths(const ArtifactSpec& spec) {
     log_.clear();
+    sources_.clear();
     std::vector<std::string> paths;
-    for (const ArtifactFile& file : SelectArtifactFiles(spec, (root_ / "src").string(), {(root_ / "state").string()}, log_)) {
-      EXPECT_TRUE(fs::exists(file.source)) << file.source;
+    auto files = SelectArtifactFiles(spec, (root_ / "src").string(), {(root_ / "state").string()}, log_);
+    EXPECT_TRUE(files.ok()) << files.status().ToString();
+    if (!files.ok()) return paths;
+    for (const ArtifactFile& file : *files) {
+      EXPECT_TRUE(fs::exists(fs::symlink_status(file.source))) << file.source;
       paths.push_back(file.path);
+      sources_.push_back(file.source);
     }
     return paths;
   }
 
   fs::path root_;
   std::vector<std::string> log_;
+  std::vector<std::string> sources_;
 };
 
 TEST_F(SelectionTest, EverythingRecursively) {
@@ -133,18 +140,76 @@ TEST_F(SelectionTest, SymlinksAreFollowedOrKept) {
   ArtifactSpec spec;
   spec.files = {"link.jar", "classes-link/*"};
   EXPECT_THAT(Paths(spec), ElementsAre("link.jar", "classes-link/A.class", "classes-link/B.class"));
+  // Followed: the source is the file the link leads to.
+  EXPECT_EQ(sources_[0], fs::canonical(root_ / "src/target/app.jar").string());
   spec.enable_symlinks = true;
   spec.files = {"link.jar", "classes-link"};
   EXPECT_THAT(Paths(spec), ElementsAre("link.jar", "classes-link"));
+  for (const std::string& source : sources_) EXPECT_TRUE(fs::is_symlink(source)) << source;
 }
 
 TEST_F(SelectionTest, FilesResolvingIntoForbiddenPathsAreLeftOut) {
   fs::create_symlink(root_ / "state/secret", root_ / "src/stolen");
   fs::create_directory_symlink(root_ / "state", root_ / "src/state-dir");
   ArtifactSpec spec;
-  spec.files = {"stolen", "state-dir/*", "../state/secret", "README.md"};
+  spec.files = {"stolen", "state-dir/*", "README.md"};
   EXPECT_THAT(Paths(spec), ElementsAre("README.md"));
   EXPECT_THAT(log_, Contains(HasSubstr("Skipping stolen")));
+}
+
+TEST_F(SelectionTest, LinksLeadingOutOfTheSourceDirectoryAreLeftOut) {
+  std::ofstream(root_ / "outside.txt") << "outside";
+  fs::create_directories(root_ / "outside-dir");
+  std::ofstream(root_ / "outside-dir/file") << "outside";
+  fs::create_symlink("/proc/self/environ", root_ / "src/environ");
+  fs::create_symlink(root_ / "outside.txt", root_ / "src/outside.txt");
+  fs::create_directory_symlink(root_ / "outside-dir", root_ / "src/outside-dir");
+  ArtifactSpec spec;
+  spec.files = {"**/*"};
+  std::vector<std::string> paths = Paths(spec);
+  EXPECT_THAT(paths, Not(Contains("environ")));
+  EXPECT_THAT(paths, Not(Contains("outside.txt")));
+  EXPECT_THAT(paths, Not(Contains("outside-dir/file")));
+  EXPECT_THAT(paths, Contains("README.md"));
+  EXPECT_THAT(log_, Contains("Skipping environ: it resolves outside the source directory"));
+  EXPECT_THAT(log_, Contains("Skipping outside.txt: it resolves outside the source directory"));
+  EXPECT_THAT(log_, Contains("Skipping outside-dir/file: it resolves outside the source directory"));
+
+  // A base-directory that is a link out of the tree selects nothing.
+  spec.base_directory = "outside-dir";
+  EXPECT_THAT(Paths(spec), IsEmpty());
+
+  // enable-symlinks keeps the links themselves, never what they lead to; a path through a linked
+  // directory would read outside and is left out.
+  spec.base_directory.clear();
+  spec.enable_symlinks = true;
+  spec.files = {"environ", "outside.txt", "outside-dir/file"};
+  EXPECT_THAT(Paths(spec), ElementsAre("environ", "outside.txt"));
+  for (const std::string& source : sources_) EXPECT_TRUE(fs::is_symlink(source)) << source;
+  EXPECT_THAT(log_, Contains("Skipping outside-dir/file: it resolves outside the source directory"));
+}
+
+TEST_F(SelectionTest, PatternsLeavingTheSourceDirectoryAreRefused) {
+  ArtifactSpec spec;
+  spec.files = {"README.md", "../state/secret"};
+  auto files = SelectArtifactFiles(spec, (root_ / "src").string(), {}, log_);
+  ASSERT_FALSE(files.ok());
+  EXPECT_EQ(files.status().aws_code(), "CLIENT_ERROR");
+  EXPECT_EQ(files.status().message(),
+            "artifact files pattern ../state/secret leaves the source directory: '..' is not allowed");
+  spec.files = {"target/../../state/*"};
+  EXPECT_FALSE(SelectArtifactFiles(spec, (root_ / "src").string(), {}, log_).ok());
+  spec.files = {"**/*"};
+  spec.base_directory = "target/../..";
+  files = SelectArtifactFiles(spec, (root_ / "src").string(), {}, log_);
+  ASSERT_FALSE(files.ok());
+  EXPECT_EQ(files.status().message(),
+            "artifact base-directory target/../.. leaves the source directory: '..' is not allowed");
+  // A name that merely starts with dots is fine.
+  std::ofstream(root_ / "src/..notes") << "dots";
+  spec.base_directory.clear();
+  spec.files = {"..notes"};
+  EXPECT_THAT(Paths(spec), ElementsAre("..notes"));
 }
 
 TEST_F(SelectionTest, ALoopOfLinksEnds) {

@@ -25,6 +25,23 @@ std::string ContainerLine(TimePoint time, std::string_view message) {
 }
 
 void SecretMasker::Add(std::string_view value) {
+  AddOne(value);
+  if (value.find('\n') == std::string_view::npos) return;
+  size_t start = 0;
+  while (start < value.size()) {
+    size_t end = value.find('\n', start);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view line = value.substr(start, end - start);
+    size_t first = line.find_first_not_of(" \t\r");
+    size_t last = line.find_last_not_of(" \t\r");
+    if (first != std::string_view::npos && last + 1 - first >= kMinLinePart) {
+      AddOne(line.substr(first, last + 1 - first));
+    }
+    start = end + 1;
+  }
+}
+
+void SecretMasker::AddOne(std::string_view value) {
   if (value.empty()) return;
   if (std::find(secrets_.begin(), secrets_.end(), value) != secrets_.end()) return;
   secrets_.emplace_back(value);
@@ -33,26 +50,44 @@ void SecretMasker::Add(std::string_view value) {
   first_byte_[static_cast<unsigned char>(value[0])] = true;
 }
 
+size_t SecretMasker::MatchAt(std::string_view text, size_t i) const {
+  if (!first_byte_[static_cast<unsigned char>(text[i])]) return 0;
+  for (const std::string& secret : secrets_) {
+    if (text.compare(i, secret.size(), secret) == 0) return secret.size();
+  }
+  return 0;
+}
+
 std::string SecretMasker::Mask(std::string_view line) const {
-  std::string out;
   if (secrets_.empty()) return std::string(line);
+  std::string out;
   out.reserve(line.size());
   size_t i = 0;
   while (i < line.size()) {
-    bool masked = false;
-    if (first_byte_[static_cast<unsigned char>(line[i])]) {
-      for (const std::string& secret : secrets_) {
-        if (line.compare(i, secret.size(), secret) == 0) {
-          out += "***";
-          i += secret.size();
-          masked = true;
-          break;
-        }
-      }
+    size_t length = MatchAt(line, i);
+    if (length > 0) {
+      out += "***";
+      i += length;
+    } else {
+      out += line[i++];
     }
-    if (!masked) out += line[i++];
   }
   return out;
+}
+
+size_t SecretMasker::SplitPoint(std::string_view text, size_t at) const {
+  if (secrets_.empty()) return at;
+  size_t i = 0;
+  while (i < at) {
+    size_t length = MatchAt(text, i);
+    if (length == 0) {
+      ++i;
+      continue;
+    }
+    if (i + length > at) return i > 0 ? i : i + length;
+    i += length;
+  }
+  return at;
 }
 
 }  // namespace gantry::runtime

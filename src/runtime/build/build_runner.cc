@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -106,6 +107,39 @@ std::string SanitizeName(const std::string& build_id) {
   if (out.empty()) out = "build";
   if (out.size() > 100) out.resize(100);
   return out;
+}
+
+// Makes work_root (0700) if missing and checks that no other user can put or swap anything in it:
+// it must be a directory of Gantry's user that only that user can write.
+Status CheckWorkRoot(const std::string& work_root) {
+  std::error_code ec;
+  std::filesystem::path path(work_root);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  if (mkdir(work_root.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::FailedPrecondition("cannot make the work root " + work_root + ": " + ErrnoText(errno),
+                                      "CLIENT_ERROR");
+  }
+  struct stat st;
+  if (stat(work_root.c_str(), &st) != 0) {
+    return Status::FailedPrecondition("work root " + work_root + ": " + ErrnoText(errno), "CLIENT_ERROR");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::FailedPrecondition("work root " + work_root + " is not a directory", "CLIENT_ERROR");
+  }
+  if (st.st_uid != geteuid()) {
+    return Status::FailedPrecondition("work root " + work_root + " belongs to uid " + std::to_string(st.st_uid) +
+                                          ", not to Gantry's user (uid " + std::to_string(geteuid()) +
+                                          "); builds need a directory only Gantry's user can write",
+                                      "CLIENT_ERROR");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::FailedPrecondition("work root " + work_root + " is writable by other users (mode " + mode +
+                                          "); builds need a directory only Gantry's user can write",
+                                      "CLIENT_ERROR");
+  }
+  return Status::Ok();
 }
 
 PhaseContext ContextFromStatus(const Status& status, const std::string& default_code) {
@@ -247,6 +281,16 @@ class BuildExecution : public ShellListener {
   Step DownloadSource();
   Step ReadBuildspec();
   Step ResolveEnvironment();
+  // A plaintext variable; one marked secret is masked and never exported.
+  void SetPlain(const EnvVar& var) {
+    env_.Set(var.name, var.value);
+    if (var.secret) {
+      masker_.Add(var.value);
+      secret_sourced_.insert(var.name);
+    } else {
+      secret_sourced_.erase(var.name);
+    }
+  }
   Step RunBuildPhase(BuildPhaseType type, const std::optional<PhaseSpec>& spec);
   Status EnsureShell(const std::optional<ShellIdentity>& identity);
   StatusOr<std::optional<ShellIdentity>> ResolveUser(const std::string& name);
@@ -274,7 +318,7 @@ class BuildExecution : public ShellListener {
   Buildspec buildspec_;
   Environment env_;
   SecretMasker masker_;
-  std::set<std::string> secret_sourced_;  // variables from Parameter Store or Secrets Manager
+  std::set<std::string> secret_sourced_;  // from Parameter Store or Secrets Manager, or marked secret
   bool succeeding_ = true;
 
   const std::vector<std::string>* current_commands_ = nullptr;
@@ -284,12 +328,15 @@ class BuildExecution : public ShellListener {
 };
 
 BuildExecution::Step BuildExecution::Provision() {
-  std::error_code ec;
   if (request_.work_root.empty()) {
     EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "no work root was given for the build's directory"}});
     return Step::kFailed;
   }
-  std::filesystem::create_directories(request_.work_root, ec);
+  Status root = CheckWorkRoot(request_.work_root);
+  if (!root.ok()) {
+    EndPhase(BuildStatus::kFault, {ContextFromStatus(root, "CLIENT_ERROR")});
+    return Step::kFailed;
+  }
   std::string pattern = request_.work_root + "/" + SanitizeName(request_.build_id) + "-XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
@@ -385,7 +432,7 @@ BuildExecution::Step BuildExecution::ResolveEnvironment() {
     if (const char* value = std::getenv(name)) env_.Set(name, value);
   }
   if (env_.Get("HOME") == nullptr) env_.Set("HOME", "/root");
-  for (const EnvVar& var : request_.codebuild_env) env_.Set(var.name, var.value);
+  for (const EnvVar& var : request_.codebuild_env) SetPlain(var);
   for (const auto& [name, value] : buildspec_.variables) env_.Set(name, value);
 
   if (!buildspec_.parameter_store.empty() ||
@@ -432,8 +479,7 @@ BuildExecution::Step BuildExecution::ResolveEnvironment() {
     bool ok = true;
     switch (var.type) {
       case EnvVarType::kPlaintext:
-        env_.Set(var.name, var.value);
-        secret_sourced_.erase(var.name);
+        SetPlain(var);
         break;
       case EnvVarType::kParameterStore:
         ok = parameter(var.name, var.value);
@@ -529,6 +575,7 @@ Status BuildExecution::EnsureShell(const std::optional<ShellIdentity>& identity)
     config.shell_program = config.posix_sh ? "/bin/sh" : BashProgram();
     config.engine_dir = engine_dir_;
     config.cwd = src_dir_;
+    config.masker = &masker_;
     for (const auto& entry : env_.entries()) {
       if (IsShellName(entry.first)) config.env.push_back(entry);
     }
@@ -615,7 +662,12 @@ BuildExecution::Step BuildExecution::RunBuildPhase(BuildPhaseType type, const st
         return Step::kFailed;
       }
       if (result.failed) {
-        const std::string& command = (*block)[*result.failed];
+        // The session only reports indexes of the block it was given; a bad one is still never
+        // used to index it.
+        std::string command = *result.failed < block->size()
+                                  ? (*block)[*result.failed]
+                                  : "(command " + std::to_string(*result.failed) + " of a block of " +
+                                        std::to_string(block->size()) + ")";
         Log("Command did not exit successfully " + command + " " + result.reason);
         failures.push_back({"COMMAND_EXECUTION_ERROR", "Error while executing command: " + command + ". Reason: " + result.reason});
       }
@@ -643,7 +695,7 @@ void BuildExecution::CaptureExportedVariables() {
     if (name.rfind("AWS_", 0) == 0) {
       Log("Not exporting " + name + ": variables starting with AWS_ cannot be exported");
     } else if (secret_sourced_.count(name) != 0) {
-      Log("Not exporting " + name + ": Parameter Store and Secrets Manager variables cannot be exported");
+      Log("Not exporting " + name + ": Parameter Store, Secrets Manager and secret variables cannot be exported");
     } else if (!IsShellName(name)) {
       Log("Not exporting " + name + ": not a valid shell variable name");
     } else {
@@ -691,8 +743,13 @@ BuildExecution::Step BuildExecution::UploadArtifacts() {
   if (CheckInterrupted()) return Step::kInterrupted;
   for (SelectedArtifact& artifact : selected) {
     std::vector<std::string> lines;
-    artifact.files = SelectArtifactFiles(*artifact.spec, src_dir_, request_.hidden_paths, lines);
+    auto files = SelectArtifactFiles(*artifact.spec, src_dir_, request_.hidden_paths, lines);
     for (const std::string& line : lines) Log(line);
+    if (!files.ok()) {
+      EndPhase(BuildStatus::kFailed, {ContextFromStatus(files.status(), "CLIENT_ERROR")});
+      return Step::kFailed;
+    }
+    artifact.files = std::move(files).value();
     if (artifact.files.empty()) {
       EndPhase(BuildStatus::kFailed, {{"CLIENT_ERROR", "no matching artifact paths found"}});
       return Step::kFailed;

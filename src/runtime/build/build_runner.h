@@ -60,6 +60,7 @@ struct EnvVar {
   std::string name;
   std::string value;                      // for the resolved types: the parameter name / secret reference
   EnvVarType type = EnvVarType::kPlaintext;
+  bool secret = false;                    // masked like resolved secrets in every log line
 };
 
 // A value fetched for the environment; secret values (Secrets Manager, SecureString) are masked.
@@ -70,7 +71,7 @@ struct ResolvedValue {
 
 // One artifact's selected files: source path on disk and path inside the artifact.
 struct ArtifactFile {
-  std::string source;                     // absolute
+  std::string source;                     // absolute: the real path, or a kept link's own path
   std::string path;                       // relative, '/'-separated, after base-directory/discard-paths
 };
 struct SelectedArtifact {

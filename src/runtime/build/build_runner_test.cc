@@ -1,5 +1,6 @@
 #include "runtime/build/build_runner.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,7 +70,8 @@ class FakeHooks : public BuildHooks {
       std::vector<std::string> paths;
       for (const ArtifactFile& file : artifact.files) {
         paths.push_back(file.path);
-        EXPECT_TRUE(fs::exists(file.source)) << file.source;
+        EXPECT_TRUE(fs::exists(fs::symlink_status(file.source))) << file.source;
+        uploaded_sources[artifact.spec->identifier + ":" + file.path] = file.source;
       }
       uploaded_paths.push_back(paths);
       uploaded_names.push_back(artifact.name);
@@ -117,6 +119,7 @@ class FakeHooks : public BuildHooks {
   std::string downloaded_into;
   int upload_calls = 0;
   std::vector<std::vector<std::string>> uploaded_paths;
+  std::map<std::string, std::string> uploaded_sources;  // "identifier:path in the artifact" -> source
   std::vector<std::string> uploaded_names;
   std::vector<std::string> uploaded_identifiers;
   std::vector<std::string> phase_events;
@@ -555,6 +558,139 @@ phases:
   EXPECT_THAT(messages, Contains("Running command echo literal *** in the command"));
 }
 
+TEST_F(BuildRunnerTest, MultiLineSecretsAreMaskedLineByLine) {
+  hooks_.secrets["tls/key"] = {"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAQEFAASCBKcwggSjAgEAAoIB\n-----END PRIVATE KEY-----", true};
+  hooks_.secrets["app/json"] = {"{\n  \"user\": \"admin-user\",\n  \"password\": \"pa55w0rd-x\"\n}", true};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  secrets-manager:
+    KEY: tls/key
+    JSON: app/json
+phases:
+  build:
+    commands:
+      - echo "$KEY"
+      - printf '%s\n' "$JSON"
+      - echo "$JSON" | sed 's/^ *//'
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  for (const std::string& line : hooks_.lines) {
+    for (const char* part : {"MIIEvQIBADANBgkqhkiG9w0B", "AQEFAASCBKcwggSjAgEAAoIB", "admin-user", "pa55w0rd-x"}) {
+      EXPECT_THAT(line, Not(HasSubstr(part))) << line;
+    }
+  }
+  EXPECT_THAT(hooks_.Messages(), Contains("  ***"));
+}
+
+TEST_F(BuildRunnerTest, ASecretIsNeverSplitBetweenThePiecesOfALongLine) {
+  hooks_.secrets["token"] = {"s3cr3t-t0ken-value", true};
+  // 262140 x's, the secret and more than a pipe holds before the newline: the line is read and cut
+  // in pieces, and a cut at 256 KiB would fall after "s3cr".
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  secrets-manager:
+    TOKEN: token
+phases:
+  build:
+    commands:
+      - head -c 262140 /dev/zero | tr '\0' x; printf %s "$TOKEN"; head -c 100000 /dev/zero | tr '\0' y; echo
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  size_t masked = 0;
+  for (const std::string& line : hooks_.lines) {
+    EXPECT_THAT(line, Not(HasSubstr("s3cr"))) << line.substr(line.size() > 40 ? line.size() - 40 : 0);
+    EXPECT_THAT(line, Not(HasSubstr("t0ken"))) << line.substr(0, 40);
+    if (line.rfind("***yyy", 0) == 0) ++masked;
+  }
+  EXPECT_EQ(masked, 1u);
+}
+
+TEST_F(BuildRunnerTest, VariablesMarkedSecretAreMaskedAndNeverExported) {
+  request_.codebuild_env = {{"AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-K7MDENG", EnvVarType::kPlaintext, true},
+                            {"AWS_REGION", "us-east-1", EnvVarType::kPlaintext}};
+  request_.project_env = {{"DEPLOY_TOKEN", "tok-9f8e7d6c", EnvVarType::kPlaintext, true},
+                          {"PLAIN", "tok-plain", EnvVarType::kPlaintext}};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  exported-variables:
+    - DEPLOY_TOKEN
+    - PLAIN
+phases:
+  build:
+    commands:
+      - echo "key=$AWS_SECRET_ACCESS_KEY token=$DEPLOY_TOKEN plain=$PLAIN region=$AWS_REGION"
+      - test "$DEPLOY_TOKEN" = tok-9f8e7d6c
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  for (const std::string& line : hooks_.lines) {
+    EXPECT_THAT(line, Not(HasSubstr("wJalrXUtnFEMI"))) << line;
+    EXPECT_THAT(line, Not(HasSubstr("9f8e7d6c"))) << line;
+  }
+  EXPECT_THAT(hooks_.Messages(), Contains("key=*** token=*** plain=tok-plain region=us-east-1"));
+  EXPECT_THAT(outcome.exported_variables, ElementsAre(std::pair<std::string, std::string>("PLAIN", "tok-plain")));
+  EXPECT_THAT(hooks_.Messages(), Contains(HasSubstr("Not exporting DEPLOY_TOKEN")));
+}
+
+TEST_F(BuildRunnerTest, AForgedMarkerCannotCrashTheEngineOrMisnameTheCommand) {
+  // The nonce is in the shell's functions; a build that forges a begin marker for a command that
+  // does not exist and then exits fails only its own command.
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - echo first
+      - n=$(declare -f __gantry_b | grep -o '036[0-9a-f]*' | head -n 1 | cut -c4-); printf '\036%s B 4000000000\n' "$n"; printf '\036%s B -7\n' "$n"; exit 1
+      - echo never
+  post_build:
+    commands:
+      - echo after
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  const PhaseRecord* build = FindPhase(outcome, BuildPhaseType::kBuild);
+  ASSERT_NE(build, nullptr);
+  EXPECT_EQ(build->status, BuildStatus::kFailed);
+  ASSERT_EQ(build->contexts.size(), 1u);
+  EXPECT_THAT(build->contexts[0].message, StartsWith("Error while executing command: n=$(declare -f __gantry_b"));
+  EXPECT_THAT(build->contexts[0].message, HasSubstr("Reason: exit status 1"));
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains(HasSubstr("B 4000000000")));
+  EXPECT_THAT(messages, Not(Contains("never")));
+  EXPECT_THAT(messages, Contains("after"));
+}
+
+TEST_F(BuildRunnerTest, AWorkRootOthersCanWriteIsRefused) {
+  fs::permissions(root_ / "work", fs::perms::all);
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFault);
+  const PhaseRecord* provisioning = FindPhase(outcome, BuildPhaseType::kProvisioning);
+  ASSERT_NE(provisioning, nullptr);
+  EXPECT_EQ(provisioning->status, BuildStatus::kFault);
+  ASSERT_EQ(provisioning->contexts.size(), 1u);
+  EXPECT_EQ(provisioning->contexts[0].status_code, "CLIENT_ERROR");
+  EXPECT_EQ(provisioning->contexts[0].message,
+            "work root " + request_.work_root +
+                " is writable by other users (mode 0777); builds need a directory only Gantry's user can write");
+  EXPECT_EQ(FindPhase(outcome, BuildPhaseType::kBuild), nullptr);
+  EXPECT_TRUE(fs::is_empty(root_ / "work"));
+
+  // A missing work root is made, for Gantry's user only.
+  request_.work_root = (root_ / "fresh" / "work").string();
+  outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(fs::status(request_.work_root).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+TEST_F(BuildRunnerTest, AWorkRootOfAnotherUserIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "giving the directory to another user needs root";
+  ASSERT_EQ(chown((root_ / "work").c_str(), 65534, 65534), 0);
+  BuildOutcome outcome = Run("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n");
+  EXPECT_EQ(outcome.status, BuildStatus::kFault);
+  const PhaseRecord* provisioning = FindPhase(outcome, BuildPhaseType::kProvisioning);
+  ASSERT_NE(provisioning, nullptr);
+  EXPECT_EQ(provisioning->contexts[0].status_code, "CLIENT_ERROR");
+  EXPECT_THAT(provisioning->contexts[0].message, HasSubstr("belongs to uid 65534, not to Gantry's user (uid 0)"));
+}
+
 TEST_F(BuildRunnerTest, UnresolvableParametersAndSecretsFailDownloadSource) {
   BuildOutcome outcome = Run("version: 0.2\nenv:\n  parameter-store:\n    X: /missing\nphases:\n  build:\n    commands:\n      - echo hi\n");
   EXPECT_EQ(outcome.status, BuildStatus::kFailed);
@@ -654,6 +790,61 @@ TEST_F(BuildRunnerTest, NoMatchingArtifactFilesFailUploadArtifacts) {
   ASSERT_EQ(upload->contexts.size(), 1u);
   EXPECT_EQ(upload->contexts[0].status_code, "CLIENT_ERROR");
   EXPECT_EQ(upload->contexts[0].message, "no matching artifact paths found");
+  EXPECT_EQ(hooks_.upload_calls, 0);
+}
+
+TEST_F(BuildRunnerTest, ArtifactsStayInsideTheSourceDirectory) {
+  WriteText(root_ / "outside.txt", "outside the source\n");
+  request_.project_env = {{"OUTSIDE", (root_ / "outside.txt").string(), EnvVarType::kPlaintext}};
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - ln -s /proc/self/environ environ
+      - ln -s "$OUTSIDE" outside.txt
+      - ln -s inside.txt inside-link
+      - echo in > inside.txt
+artifacts:
+  files:
+    - '*'
+  secondary-artifacts:
+    links:
+      files:
+        - environ
+        - inside-link
+      enable-symlinks: yes
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.Messages());
+  ASSERT_EQ(hooks_.uploaded_paths.size(), 2u);
+  EXPECT_THAT(hooks_.uploaded_paths[0], ElementsAre("inside-link", "inside.txt"));
+  EXPECT_EQ(hooks_.uploaded_sources[":inside-link"], fs::canonical(outcome.work_dir + "/src/inside.txt").string());
+  EXPECT_THAT(hooks_.Messages(), Contains("Skipping environ: it resolves outside the source directory"));
+  EXPECT_THAT(hooks_.Messages(), Contains("Skipping outside.txt: it resolves outside the source directory"));
+  // enable-symlinks: the links themselves, never read through.
+  EXPECT_THAT(hooks_.uploaded_paths[1], ElementsAre("environ", "inside-link"));
+  EXPECT_TRUE(fs::is_symlink(hooks_.uploaded_sources["links:environ"]));
+  EXPECT_TRUE(fs::is_symlink(hooks_.uploaded_sources["links:inside-link"]));
+}
+
+TEST_F(BuildRunnerTest, ArtifactPatternsLeavingTheSourceDirectoryFailUploadArtifacts) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - touch out
+artifacts:
+  files:
+    - out
+    - ../../outside/*
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kFailed);
+  const PhaseRecord* upload = FindPhase(outcome, BuildPhaseType::kUploadArtifacts);
+  ASSERT_NE(upload, nullptr);
+  EXPECT_EQ(upload->status, BuildStatus::kFailed);
+  ASSERT_EQ(upload->contexts.size(), 1u);
+  EXPECT_EQ(upload->contexts[0].status_code, "CLIENT_ERROR");
+  EXPECT_EQ(upload->contexts[0].message,
+            "artifact files pattern ../../outside/* leaves the source directory: '..' is not allowed");
   EXPECT_EQ(hooks_.upload_calls, 0);
 }
 
@@ -832,6 +1023,58 @@ phases:
   EXPECT_THAT(messages, Contains(HasSubstr("mount namespace: 1 hidden path(s) covered")));
   EXPECT_THAT(messages, Contains(HasSubstr("PID namespace with its own /proc")));
   EXPECT_FALSE(fs::exists(state / "new"));
+  EXPECT_EQ(ReadText(state / "credentials"), "top secret\n");
+}
+
+// The first block device this process can open for reading ("" if none).
+std::string OpenableBlockDevice() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/dev", ec)) {
+    if (!entry.is_block_file(ec)) continue;
+    int fd = open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    close(fd);
+    return entry.path().string();
+  }
+  return {};
+}
+
+TEST_F(IsolatedBuildRunnerTest, RootInTheBuildCannotUncoverHiddenPaths) {
+  fs::path state = root_ / "state";
+  WriteText(state / "credentials", "top secret\n");
+  std::string device = OpenableBlockDevice();
+  request_.hidden_paths = {state.string()};
+  request_.project_env = {{"STATE", state.string(), EnvVarType::kPlaintext},
+                          {"GANTRY_PID", std::to_string(getpid()), EnvVarType::kPlaintext},
+                          {"DEVICE", device, EnvVarType::kPlaintext}};
+  // Every attempt goes on after a failure (|| true); the log shows what, if anything, got through.
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - umount "$STATE" || umount -l "$STATE" || true
+      - cat "$STATE/credentials" || true
+      - umount /proc || umount -l /proc || true
+      - cat "/proc/$GANTRY_PID/root$STATE/credentials" || true
+      - mount -t proc proc /proc || true
+      - unshare -m umount "$STATE" && echo "unshared and unmounted" || true
+      - unshare -Urm sh -c 'umount "$STATE" && cat "$STATE/credentials"' || true
+      - echo $$ > /sys/fs/cgroup/devices/cgroup.procs && echo "left the devices group" || true
+      - test -z "$DEVICE" || { head -c 1 "$DEVICE" > /dev/null && echo "read $DEVICE"; } || true
+      - mknod ./disk b 7 0 && echo "made a device node" || true
+      - grep -E '^(CapEff|CapBnd)' /proc/self/status
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.Messages());
+  for (const std::string& line : hooks_.lines) EXPECT_THAT(line, Not(HasSubstr("top secret"))) << line;
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Not(Contains("unshared and unmounted")));
+  EXPECT_THAT(messages, Not(Contains("left the devices group")));
+  EXPECT_THAT(messages, Not(Contains(HasSubstr("read /dev/"))));
+  EXPECT_THAT(messages, Not(Contains("made a device node")));
+  EXPECT_THAT(messages, Contains("CapEff:\t00000000a00425fb"));
+  EXPECT_THAT(messages, Contains("CapBnd:\t00000000a00425fb"));
+  EXPECT_THAT(messages, Contains(HasSubstr("Sandbox: capabilities: only Docker's default set less mknod")));
+  EXPECT_THAT(messages, Contains(HasSubstr("Sandbox: cgroup block-device denial: /sys/fs/cgroup/devices/")));
   EXPECT_EQ(ReadText(state / "credentials"), "top secret\n");
 }
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +34,7 @@ constexpr uint32_t kMagic = 0x67616e74;
 constexpr int kMaxGroups = 64;
 constexpr int kMaxHidden = 32;
 constexpr int kMaxShells = 64;
+constexpr int kMaxReadOnly = 64;
 constexpr size_t kCloneStack = 256 * 1024;
 // Descriptors in the supervisor (and, until exec, in a shell).
 constexpr int kSocketFd = 3;
@@ -41,12 +43,22 @@ constexpr int kFirstShellFd = 5;
 
 enum MessageKind : int32_t { kReady = 1, kSpawned = 2, kSpawnFailed = 3, kExited = 4 };
 
+// What a build's shells keep of root's capabilities: Docker's default set less CAP_MKNOD. Gone are
+// CAP_SYS_ADMIN (mount, umount: the covers over hidden paths stay), CAP_SYS_PTRACE,
+// CAP_DAC_READ_SEARCH (open_by_handle_at), CAP_SYS_RAWIO, CAP_MKNOD, CAP_SYS_MODULE and the rest.
+constexpr uint64_t Bit(int cap) { return uint64_t{1} << cap; }
+constexpr uint64_t kKeptCapabilities =
+    Bit(CAP_CHOWN) | Bit(CAP_DAC_OVERRIDE) | Bit(CAP_FOWNER) | Bit(CAP_FSETID) | Bit(CAP_KILL) | Bit(CAP_SETGID) |
+    Bit(CAP_SETUID) | Bit(CAP_SETPCAP) | Bit(CAP_NET_BIND_SERVICE) | Bit(CAP_NET_RAW) | Bit(CAP_SYS_CHROOT) |
+    Bit(CAP_AUDIT_WRITE) | Bit(CAP_SETFCAP);
+
 struct Message {
   int32_t kind = 0;
   int32_t pid = 0;
   int32_t value = 0;          // kExited: wait status; kSpawnFailed: errno; kReady: errno of mounting /proc
   int32_t ns_flags = 0;       // kReady: the CLONE_NEW* flags the supervisor was made with
   int32_t hidden_errno[kMaxHidden] = {};
+  int32_t read_only_errno[kMaxReadOnly] = {};  // kReady: per SupervisorPlan::read_only entry
 };
 
 struct SpawnRequest {
@@ -68,8 +80,14 @@ struct SupervisorPlan {
   const SpawnRequest* first_shell = nullptr;
   std::vector<int> cgroup_join;             // each group's "tasks", to write "0" to
   int ns_flags = 0;                       // the namespaces this clone was made with
+  bool confine = false;                   // shells: capabilities limited, no new privileges
   std::vector<const char*> hidden;
   std::vector<bool> hidden_is_dir;
+  // Mount points made read-only in the mount namespace, with the flags they keep (nosuid, ...);
+  // a path with bind set is first bound onto itself (a part of /proc, not a mount point).
+  std::vector<const char*> read_only;
+  std::vector<unsigned long> read_only_flags;
+  std::vector<bool> read_only_bind;
 };
 
 // ---- child side: async-signal-safe calls only ----
@@ -96,7 +114,42 @@ void ResetSignals(bool ignore_termination) {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void RunShell(const SpawnRequest& request, int stdin_fd, int error_fd) {
+// Drops every capability outside kKeptCapabilities from the bounding set, which is what a root
+// shell's capabilities are recomputed from at exec. Needs CAP_SETPCAP, so before a uid switch;
+// without it (Gantry not root) there is nothing to drop that no_new_privs does not already keep
+// out of reach. Returns an errno or 0.
+int LimitBoundingSet() {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return errno;
+  if ((data[0].effective & Bit(CAP_SETPCAP)) == 0) return 0;
+  for (int cap = 0; cap < 64; ++cap) {
+    if ((kKeptCapabilities & Bit(cap)) != 0) continue;
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // past the kernel's last capability
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return errno;
+  }
+  return 0;
+}
+
+// Limits the effective, permitted, inheritable and ambient sets to kKeptCapabilities and sets
+// no_new_privs (no setuid or file-capability gains at exec). Returns an errno or 0.
+int LimitCapabilities() {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return errno;
+  for (int i = 0; i < 2; ++i) {
+    uint32_t kept = static_cast<uint32_t>(kKeptCapabilities >> (32 * i));
+    data[i].effective &= kept;
+    data[i].permitted &= kept;
+    data[i].inheritable &= kept;
+  }
+  if (syscall(SYS_capset, &header, data) != 0) return errno;
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return errno;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  return 0;
+}
+
+[[noreturn]] void RunShell(const SpawnRequest& request, int stdin_fd, int error_fd, bool confine) {
   ResetSignals(false);
   error_fd = fcntl(error_fd, F_DUPFD_CLOEXEC, 10);  // out of the way of 0-2 and 9
   dup2(stdin_fd, 0);
@@ -105,8 +158,8 @@ void ResetSignals(bool ignore_termination) {
   dup2(kOutputFd, 9);
   close_range(3, 8, CLOSE_RANGE_CLOEXEC);
   close_range(10, ~0U, CLOSE_RANGE_CLOEXEC);
-  int err = 0;
-  if (request.set_identity != 0) {
+  int err = confine ? LimitBoundingSet() : 0;
+  if (err == 0 && request.set_identity != 0) {
     // Raw system calls: glibc's setuid() would try to tell the threads of Gantry's process, of
     // which this child has only stale records.
     gid_t groups[kMaxGroups];
@@ -117,6 +170,7 @@ void ResetSignals(bool ignore_termination) {
       err = errno;
     }
   }
+  if (err == 0 && confine) err = LimitCapabilities();
   if (err == 0 && chdir(request.cwd) != 0) err = errno;
   if (err == 0) {
     char* argv[16];
@@ -136,7 +190,7 @@ void ResetSignals(bool ignore_termination) {
   _exit(127);
 }
 
-void SpawnShell(const SpawnRequest& request, int stdin_fd, pid_t* shells, int* shell_count) {
+void SpawnShell(const SpawnRequest& request, int stdin_fd, bool confine, pid_t* shells, int* shell_count) {
   Message reply;
   int error_pipe[2];
   if (pipe2(error_pipe, O_CLOEXEC) != 0) {
@@ -149,7 +203,7 @@ void SpawnShell(const SpawnRequest& request, int stdin_fd, pid_t* shells, int* s
   // _Fork: no fork handlers and no malloc locks, which in this clone of a threaded process may be
   // copies of locks held by other threads.
   pid_t pid = _Fork();
-  if (pid == 0) RunShell(request, stdin_fd, error_pipe[1]);
+  if (pid == 0) RunShell(request, stdin_fd, error_pipe[1], confine);
   int fork_errno = errno;
   close(stdin_fd);
   close(error_pipe[1]);
@@ -202,8 +256,9 @@ int RunSupervisor(void* arg) {
   Message ready;
   ready.kind = kReady;
   ready.ns_flags = plan.ns_flags;
+  int private_errno = 0;
   if ((plan.ns_flags & CLONE_NEWNS) != 0) {
-    int private_errno = mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 ? 0 : errno;
+    private_errno = mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 ? 0 : errno;
     for (size_t i = 0; i < plan.hidden.size() && i < kMaxHidden; ++i) {
       const char* path = plan.hidden[i];
       int err = private_errno;
@@ -225,6 +280,20 @@ int RunSupervisor(void* arg) {
   } else {
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   }
+  if ((plan.ns_flags & CLONE_NEWNS) != 0) {
+    // Read-only bind remounts change this namespace's mounts only (their flags kept otherwise):
+    // the build cannot leave its cgroups through cgroupfs or reach the kernel through /proc/sys.
+    for (size_t i = 0; i < plan.read_only.size() && i < kMaxReadOnly; ++i) {
+      const char* path = plan.read_only[i];
+      int err = private_errno;
+      if (err == 0 && plan.read_only_bind[i] && mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) != 0) err = errno;
+      if (err == 0 &&
+          mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | plan.read_only_flags[i], nullptr) != 0) {
+        err = errno;
+      }
+      ready.read_only_errno[i] = err;
+    }
+  }
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -241,7 +310,9 @@ int RunSupervisor(void* arg) {
 
   pid_t shells[kMaxShells];
   int shell_count = 0;
-  if (plan.first_shell != nullptr && shell_copy >= 0) SpawnShell(*plan.first_shell, kFirstShellFd, shells, &shell_count);
+  if (plan.first_shell != nullptr && shell_copy >= 0) {
+    SpawnShell(*plan.first_shell, kFirstShellFd, plan.confine, shells, &shell_count);
+  }
   for (;;) {
     struct pollfd fds[2] = {{kSocketFd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {
@@ -293,7 +364,7 @@ int RunSupervisor(void* arg) {
         SendMessage(kSocketFd, reply);
         continue;
       }
-      SpawnShell(request, stdin_fd, shells, &shell_count);
+      SpawnShell(request, stdin_fd, plan.confine, shells, &shell_count);
     }
   }
 }
@@ -392,9 +463,9 @@ CgroupGroups CgroupGroups::Create(const std::string& proc_self_cgroup, const San
     std::vector<std::pair<std::string, std::string>> files;
     std::string what;
   };
-  // Groups are made for limits only: the PID namespace already finds every process of the build.
-  // When a group is made, pids is among them so that a pids.max of 0 stops forks while the build
-  // is killed.
+  // Groups are made for limits (the PID namespace already finds every process of the build) and
+  // for the device rule. When a limit's group is made, pids is among them so that a pids.max of 0
+  // stops forks while the build is killed.
   std::vector<Want> wants;
   bool limited = spec.memory_bytes > 0 || spec.max_pids > 0 || spec.cpus > 0;
   if (spec.max_pids > 0) {
@@ -414,6 +485,8 @@ CgroupGroups CgroupGroups::Create(const std::string& proc_self_cgroup, const San
     wants.push_back({"cpu", {{"cpu.cfs_period_us", "100000"}, {"cpu.cfs_quota_us", std::to_string(quota)}},
                      what.str()});
   }
+  // Root keeps CAP_DAC_OVERRIDE: without this rule it could read the disk under Gantry's state.
+  wants.push_back({"devices", {{"devices.deny", "b *:* rwm"}}, "block-device denial"});
 
   for (const Want& want : wants) {
     std::string base = spec.cgroup_root + "/" + want.controller;
@@ -556,8 +629,29 @@ StatusOr<std::unique_ptr<HostSandbox>> HostSandbox::Start(const SandboxSpec& spe
   plan.output = output_fd;
   std::vector<std::string> missing;
   std::vector<std::string> planned;
+  std::vector<MountPoint> read_only;
+  size_t read_only_left_out = 0;
   if (spec.isolate) {
+    plan.confine = true;
     sandbox->cgroups_ = CgroupGroups::Create(ReadFile("/proc/self/cgroup"), spec, sandbox->notes_);
+    read_only = MountPointsUnder(ReadFile("/proc/self/mountinfo"), {"/sys", spec.cgroup_root});
+    std::vector<MountPoint> proc_parts;
+    for (const char* path : {"/proc/sys", "/proc/sysrq-trigger"}) {
+      struct stat st;
+      if (stat(path, &st) != 0) continue;
+      proc_parts.push_back({path, static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_NOEXEC)});
+    }
+    size_t room = kMaxReadOnly - proc_parts.size();
+    if (read_only.size() > room) {
+      read_only_left_out = read_only.size() - room;
+      read_only.resize(room);
+    }
+    read_only.insert(read_only.end(), proc_parts.begin(), proc_parts.end());
+    for (const MountPoint& mount : read_only) {
+      plan.read_only.push_back(mount.path.c_str());
+      plan.read_only_flags.push_back(mount.flags);
+      plan.read_only_bind.push_back(mount.path.rfind("/proc/", 0) == 0);
+    }
     for (const std::string& path : hidden) {
       struct stat st;
       if (stat(path.c_str(), &st) != 0) {
@@ -656,6 +750,27 @@ StatusOr<std::unique_ptr<HostSandbox>> HostSandbox::Start(const SandboxSpec& spe
       notes.push_back("mount namespace not applied: clone: " + ErrnoText(refused_errno) + "; hidden paths stay readable");
     }
     for (const std::string& path : missing) notes.push_back("hidden path " + path + " does not exist");
+    if (sandbox->mount_ns_) {
+      size_t made = 0;
+      std::string proc_parts;
+      for (size_t i = 0; i < read_only.size(); ++i) {
+        if (ready.read_only_errno[i] != 0) {
+          notes.push_back(read_only[i].path + " stays writable: " + ErrnoText(ready.read_only_errno[i]));
+        } else if (read_only[i].path.rfind("/proc/", 0) == 0) {
+          proc_parts += ", " + read_only[i].path;
+        } else {
+          ++made;
+        }
+      }
+      notes.push_back("read-only: " + std::to_string(made) + " mount(s) at or under /sys (cgroups included)" +
+                      proc_parts);
+      if (read_only_left_out > 0) {
+        notes.push_back(std::to_string(read_only_left_out) + " mount(s) under /sys stay writable: more than " +
+                        std::to_string(kMaxReadOnly) + " mounts");
+      }
+    }
+    notes.push_back("capabilities: only Docker's default set less mknod (no sys_admin: no mount or umount); "
+                    "no new privileges at exec");
     if (sandbox->pid_ns_) {
       notes.push_back("PID namespace with its own /proc");
     } else if ((ready.ns_flags & CLONE_NEWPID) != 0) {
@@ -835,6 +950,47 @@ std::vector<pid_t> DescendantsOf(pid_t root) {
       out.push_back(it->second);
       queue.push_back(it->second);
     }
+  }
+  return out;
+}
+
+std::vector<MountPoint> MountPointsUnder(const std::string& mountinfo, const std::vector<std::string>& dirs) {
+  static const std::map<std::string, unsigned long> kFlags = {
+      {"nosuid", MS_NOSUID},     {"nodev", MS_NODEV},         {"noexec", MS_NOEXEC},
+      {"noatime", MS_NOATIME},   {"nodiratime", MS_NODIRATIME}, {"relatime", MS_RELATIME},
+      {"strictatime", MS_STRICTATIME}};
+  std::vector<MountPoint> out;
+  std::istringstream lines(mountinfo);
+  std::string line;
+  while (std::getline(lines, line)) {
+    // id parent major:minor root mount-point options ...; spaces in paths are written \040.
+    std::istringstream fields(line);
+    std::string id, parent, device, root, escaped, options;
+    if (!(fields >> id >> parent >> device >> root >> escaped >> options)) continue;
+    auto octal = [](char c) { return c >= '0' && c <= '7'; };
+    std::string path;
+    for (size_t i = 0; i < escaped.size(); ++i) {
+      if (escaped[i] == '\\' && i + 3 < escaped.size() && octal(escaped[i + 1]) && octal(escaped[i + 2]) &&
+          octal(escaped[i + 3])) {
+        path += static_cast<char>((escaped[i + 1] - '0') * 64 + (escaped[i + 2] - '0') * 8 + (escaped[i + 3] - '0'));
+        i += 3;
+      } else {
+        path += escaped[i];
+      }
+    }
+    // "/" (or "") would make every mount read-only.
+    if (std::none_of(dirs.begin(), dirs.end(),
+                     [&](const std::string& dir) { return dir.size() > 1 && IsUnder(path, dir); })) {
+      continue;
+    }
+    MountPoint mount{path, 0};
+    std::istringstream names(options);
+    std::string name;
+    while (std::getline(names, name, ',')) {
+      auto it = kFlags.find(name);
+      if (it != kFlags.end()) mount.flags |= it->second;
+    }
+    out.push_back(std::move(mount));
   }
   return out;
 }

@@ -3,8 +3,12 @@
 // (root, or the capabilities): a mount namespace in which the hidden paths (Gantry's state
 // directory) are covered by empty read-only mounts, and a PID namespace with its own /proc (so that
 // /proc/<gantry>/root and /proc/<gantry>/fd do not reach around the covered paths) whose init is
-// the supervisor. It leads its own session and, when limits are asked for, joins cgroup v1 groups
-// (memory, pids, cpu). Whatever is not permitted is skipped and named in notes(), never fatal.
+// the supervisor; in that mount namespace /sys (cgroupfs included), /proc/sys and
+// /proc/sysrq-trigger are read-only. It leads its own session and joins cgroup v1 groups: devices
+// (every block device denied) and, when limits are asked for, memory, pids, cpu. Shells keep only
+// Docker's default capabilities less CAP_MKNOD (no CAP_SYS_ADMIN, so the covers cannot be
+// unmounted) and run with no_new_privs. Whatever is not permitted is skipped and named in notes(),
+// never fatal; a shell whose capabilities cannot be limited does not start.
 //
 // Shells are started by the supervisor (so a shell can die and be replaced inside the same
 // namespaces): stdin is a control socket given per spawn; stdout, stderr and fd 9 are the one output
@@ -46,9 +50,10 @@ struct SandboxSpec {
   std::string cgroup_root = "/sys/fs/cgroup";  // where the v1 controllers are mounted
 };
 
-// cgroup v1 groups for one build: <root>/<controller><own cgroup>/gantry/<name> for each
-// controller a limit needs (and pids with any of them). Created with the limits written, joined by the supervisor, emptied and
-// removed by Kill/Remove. The root is a parameter so that tests can point it at a directory.
+// cgroup v1 groups for one build: <root>/<controller><own cgroup>/gantry/<name> for devices
+// (block devices denied) and each controller a limit needs (and pids with any limit). Created with
+// the limits written, joined by the supervisor, emptied and removed by Kill/Remove. The root is a
+// parameter so that tests can point it at a directory.
 class CgroupGroups {
  public:
   // proc_self_cgroup: the text of /proc/self/cgroup (where this process sits in each hierarchy).
@@ -158,5 +163,13 @@ class HostSandbox {
 
 // Every descendant of root (not root itself), from /proc.
 std::vector<pid_t> DescendantsOf(pid_t root);
+
+// A mount point and the flags a read-only bind remount of it keeps (MS_NOSUID, MS_NODEV, ...).
+struct MountPoint {
+  std::string path;
+  unsigned long flags = 0;
+};
+// The mount points in mountinfo (the text of /proc/self/mountinfo) at or below any of dirs, in order.
+std::vector<MountPoint> MountPointsUnder(const std::string& mountinfo, const std::vector<std::string>& dirs);
 
 }  // namespace gantry::runtime

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,8 +21,10 @@ namespace gantry::runtime {
 namespace {
 
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 namespace fs = std::filesystem;
 
@@ -238,6 +241,81 @@ TEST_F(SandboxTest, HiddenPathsAreCoveredInsideTheNamespace) {
   EXPECT_EQ(ReadText(root_ / "token"), "secret");  // outside, nothing changed
 }
 
+// The first block device this process can open for reading ("" if none).
+std::string OpenableBlockDevice() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/dev", ec)) {
+    if (!entry.is_block_file(ec)) continue;
+    int fd = open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    close(fd);
+    return entry.path().string();
+  }
+  return {};
+}
+
+TEST_F(SandboxTest, ShellsKeepOnlyDefaultCapabilitiesAndCannotUndoTheSandbox) {
+  if (geteuid() != 0) GTEST_SKIP() << "capabilities, namespaces and cgroups need root";
+  std::string device = OpenableBlockDevice();
+  auto sandbox = StartSandbox(Spec(true));
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_THAT(sandbox->notes(), Contains(HasSubstr("capabilities: only Docker's default set less mknod")));
+  EXPECT_THAT(sandbox->notes(), Contains(HasSubstr("cgroup block-device denial: /sys/fs/cgroup/devices/")));
+  EXPECT_THAT(sandbox->notes(), Contains(::testing::MatchesRegex("read-only: [1-9][0-9]* mount\\(s\\) at or under /sys "
+                                                                 "\\(cgroups included\\), /proc/sys.*")));
+  for (const std::string& note : sandbox->notes()) EXPECT_THAT(note, Not(HasSubstr("stays writable"))) << note;
+  std::string script =
+      "grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs)' /proc/self/status; "
+      "umount /proc 2>/dev/null && echo unmounted-proc; "
+      "test -w /proc/sys/kernel/domainname && echo sysctl-writable; "
+      "test -w /proc/sysrq-trigger && echo sysrq-writable; "
+      "test -w /sys/fs/cgroup/devices/cgroup.procs && echo cgroupfs-writable; "
+      "echo $$ > /sys/fs/cgroup/devices/cgroup.procs 2>/dev/null && echo left-the-group; ";
+  if (!device.empty()) script += "head -c 1 " + device + " >/dev/null 2>&1 && echo opened-" + device + "; ";
+  script += "true";
+  EXPECT_EQ(RunScript(*sandbox, script), 0);
+  std::string output = Output();
+  for (const char* line : {"CapInh:\t0000000000000000", "CapPrm:\t00000000a00425fb", "CapEff:\t00000000a00425fb",
+                           "CapBnd:\t00000000a00425fb", "CapAmb:\t0000000000000000", "NoNewPrivs:\t1"}) {
+    EXPECT_THAT(output, HasSubstr(std::string(line) + "\n"));
+  }
+  for (const char* escape : {"unmounted-proc", "sysctl-writable", "sysrq-writable", "cgroupfs-writable", "left-the-group",
+                             "opened-"}) {
+    EXPECT_THAT(output, Not(HasSubstr(escape)));
+  }
+}
+
+TEST_F(SandboxTest, WithoutIsolationShellsKeepTheirCapabilities) {
+  auto sandbox = StartSandbox(Spec(false));
+  ASSERT_NE(sandbox, nullptr);
+  EXPECT_EQ(RunScript(*sandbox, "grep -E '^(CapBnd|NoNewPrivs)' /proc/self/status"), 0);
+  std::string output = Output();
+  EXPECT_THAT(output, HasSubstr("NoNewPrivs:\t0\n"));
+  EXPECT_THAT(output, Not(HasSubstr("CapBnd:\t00000000a00425fb")));
+}
+
+TEST(MountPointsUnder, ReadsMountinfo) {
+  std::string mountinfo =
+      "23 27 0:22 / /sys rw,relatime - sysfs sysfs rw\n"
+      "31 23 0:28 / /sys/fs/cgroup rw,nosuid,nodev,noexec - tmpfs tmpfs rw,mode=755\n"
+      "36 31 0:33 / /sys/fs/cgroup/devices rw,noatime - cgroup cgroup rw,devices\n"
+      "50 23 0:40 / /sys/with\\040space ro - debugfs debugfs rw\n"
+      "60 1 0:41 / /system rw - ext4 /dev/vda rw\n"
+      "61 1 0:42 / /srv/cg rw,nodev - cgroup cgroup rw,pids\n"
+      "garbage\n";
+  std::vector<MountPoint> mounts = MountPointsUnder(mountinfo, {"/sys", "/srv/cg"});
+  ASSERT_EQ(mounts.size(), 5u);
+  EXPECT_EQ(mounts[0].path, "/sys");
+  EXPECT_EQ(mounts[0].flags, static_cast<unsigned long>(MS_RELATIME));
+  EXPECT_EQ(mounts[1].path, "/sys/fs/cgroup");
+  EXPECT_EQ(mounts[1].flags, static_cast<unsigned long>(MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  EXPECT_EQ(mounts[2].flags, static_cast<unsigned long>(MS_NOATIME));
+  EXPECT_EQ(mounts[3].path, "/sys/with space");
+  EXPECT_EQ(mounts[4].path, "/srv/cg");
+  EXPECT_EQ(mounts[4].flags, static_cast<unsigned long>(MS_NODEV));
+  EXPECT_THAT(MountPointsUnder(mountinfo, {"/", ""}), IsEmpty());
+}
+
 TEST(CgroupGroups, WritesTheLimitsUnderTheProcessOwnGroups) {
   fs::path root = fs::temp_directory_path() / ("gantry-cgroup-test-" + std::to_string(getpid()));
   fs::remove_all(root);
@@ -289,7 +367,7 @@ TEST(CgroupGroups, GroupsLeftByAKilledGantryAreRemoved) {
   fs::remove_all(root);
 }
 
-TEST(CgroupGroups, NoLimitsNoGroupsAndMissingControllersAreNamed) {
+TEST(CgroupGroups, BlockDevicesAreDeniedAndMissingControllersAreNamed) {
   fs::path root = fs::temp_directory_path() / ("gantry-cgroup-test2-" + std::to_string(getpid()));
   fs::remove_all(root);
   fs::create_directories(root / "pids");
@@ -297,8 +375,18 @@ TEST(CgroupGroups, NoLimitsNoGroupsAndMissingControllersAreNamed) {
   spec.name = "build-2";
   spec.cgroup_root = root.string();
   std::vector<std::string> notes;
+  // No limits: only the device rule, which needs the devices controller.
   EXPECT_TRUE(CgroupGroups::Create("1:pids:/\n", spec, notes).dirs().empty());
-  EXPECT_THAT(notes, IsEmpty());
+  EXPECT_THAT(notes, ElementsAre("cgroup block-device denial not applied: " + (root / "devices").string() +
+                                 " is not mounted"));
+  fs::create_directories(root / "devices" / "outer");
+  notes.clear();
+  CgroupGroups devices = CgroupGroups::Create("2:devices:/outer\n1:pids:/\n", spec, notes);
+  ASSERT_EQ(devices.dirs().size(), 1u);
+  EXPECT_EQ(ReadText(root / "devices/outer/gantry/build-2/devices.deny"), "b *:* rwm");
+  EXPECT_THAT(notes, ElementsAre("cgroup block-device denial: " + (root / "devices/outer/gantry/build-2").string()));
+  devices.Remove();
+  fs::remove_all(root / "devices");
   spec.memory_bytes = 1 << 20;
   CgroupGroups groups = CgroupGroups::Create("1:pids:/\n", spec, notes);
   EXPECT_EQ(groups.dirs().size(), 1u);  // pids, for killing; memory is not mounted

@@ -10,6 +10,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -46,6 +47,15 @@ StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// A marker's number: digits only, as the protocol's printf writes them.
+std::optional<long> ParseNumber(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  long value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+  return value;
 }
 
 // Variables of bash itself that a restored shell must not take from the old one.
@@ -241,6 +251,7 @@ ShellSession::WaitEnd ShellSession::Exchange(const std::string& lines, const She
 }
 
 ShellSession::WaitEnd ShellSession::WaitForDone(long token, const ShellWaiting& waiting, ShellListener& listener) {
+  awaited_token_ = token;
   for (;;) {
     if (done_token_ && *done_token_ == token) return WaitEnd::kDone;
     while (auto exit = sandbox_.TakeExit()) {
@@ -309,60 +320,111 @@ void ShellSession::ReadOutput(ShellListener& listener) {
 }
 
 void ShellSession::Parse(ShellListener& listener, bool flush) {
-  size_t pos = 0;   // start of the line being collected
-  size_t scan = 0;  // where to look for the next newline or marker
+  size_t pos = 0;                      // start of the line being collected
+  size_t scan = 0;                     // where to look for the next newline or marker
+  size_t pending = std::string::npos;  // where a marker begins that has not fully arrived
+  const size_t longest_marker = marker_prefix_.size() + kMaxMarkerBody;
   for (;;) {
     size_t at = buffer_.find_first_of("\n\x1e", scan);
     if (at == std::string::npos) break;
     if (buffer_[at] == '\n') {
-      EmitLine(std::string_view(buffer_).substr(pos, at - pos), listener);
+      EmitPieces(std::string_view(buffer_).substr(pos, at - pos), listener);
       pos = scan = at + 1;
       continue;
     }
-    if (buffer_.size() - at < marker_prefix_.size()) break;  // maybe a marker, not all here yet
-    if (buffer_.compare(at, marker_prefix_.size(), marker_prefix_) != 0) {
+    size_t have = std::min(marker_prefix_.size(), buffer_.size() - at);
+    if (buffer_.compare(at, have, marker_prefix_, 0, have) != 0) {
       scan = at + 1;  // an ordinary 0x1e byte of output
       continue;
     }
     size_t end = buffer_.find('\n', at);
-    if (end == std::string::npos) break;
-    if (at > pos) EmitLine(std::string_view(buffer_).substr(pos, at - pos), listener);
-    std::string_view body = std::string_view(buffer_).substr(at + marker_prefix_.size(), end - at - marker_prefix_.size());
-    if (body.size() >= 4 && body[0] == ' ' && body[2] == ' ') {
-      long value = std::strtol(std::string(body.substr(3)).c_str(), nullptr, 10);
-      switch (body[1]) {
-        case 'B':
-          running_ = value;
-          eval_trace_next_ = true;
-          listener.OnCommandStart(static_cast<size_t>(value));
-          break;
-        case 'E':
-          if (value != 0 && running_) {
-            failed_ = running_;
-            failed_status_ = value;
-          }
-          running_.reset();
-          break;
-        case 'D': {
-          done_token_ = value;
-          size_t space = body.find(' ', 3);
-          done_status_ = space == std::string_view::npos ? 0 : std::strtol(std::string(body.substr(space + 1)).c_str(), nullptr, 10);
-          break;
-        }
-        default:
-          break;
+    if (end == std::string::npos) {
+      if (buffer_.size() - at <= longest_marker) {
+        pending = at;  // maybe a marker, not all here yet
+        break;
       }
+      scan = at + 1;  // too long for a marker: output
+      continue;
     }
+    // The nonce is not secret from the build (the shell prints it), so a marker may be forged:
+    // one the protocol cannot have sent here stays output.
+    size_t body_at = at + marker_prefix_.size();
+    std::string_view body = std::string_view(buffer_).substr(body_at, end - body_at);
+    if (end - at > longest_marker || !AcceptMarker(body, listener)) {
+      scan = at + 1;
+      continue;
+    }
+    if (at > pos) EmitPieces(std::string_view(buffer_).substr(pos, at - pos), listener);
     pos = scan = end + 1;
   }
   buffer_.erase(0, pos);
-  while (buffer_.size() > config_.max_line) {
-    EmitLine(std::string_view(buffer_).substr(0, config_.max_line), listener);
-    buffer_.erase(0, config_.max_line);
+  // A line still arriving that is already longer than max_line goes out in pieces too, once enough
+  // of it is here to see a secret that spans the cut, and never inside a marker still arriving.
+  size_t limit = pending == std::string::npos ? buffer_.size() : pending - pos;
+  size_t margin = config_.masker != nullptr && config_.masker->longest() > 0 ? config_.masker->longest() - 1 : 0;
+  while (limit > config_.max_line && (flush || limit >= config_.max_line + margin)) {
+    size_t cut = CutPoint(std::string_view(buffer_).substr(0, limit));
+    EmitLine(std::string_view(buffer_).substr(0, cut), listener);
+    buffer_.erase(0, cut);
+    limit -= cut;
   }
   if (flush && !buffer_.empty()) {
-    EmitLine(buffer_, listener);
+    EmitPieces(buffer_, listener);
     buffer_.clear();
+  }
+}
+
+size_t ShellSession::CutPoint(std::string_view text) const {
+  return config_.masker != nullptr ? config_.masker->SplitPoint(text, config_.max_line) : config_.max_line;
+}
+
+void ShellSession::EmitPieces(std::string_view line, ShellListener& listener) {
+  // The listener masks each piece on its own: no cut may split a secret value in two.
+  while (line.size() > config_.max_line) {
+    size_t cut = CutPoint(line);
+    EmitLine(line.substr(0, cut), listener);
+    line.remove_prefix(cut);
+  }
+  EmitLine(line, listener);
+}
+
+bool ShellSession::AcceptMarker(std::string_view body, ShellListener& listener) {
+  if (body.size() < 4 || body[0] != ' ' || body[2] != ' ') return false;
+  std::string_view rest = body.substr(3);
+  switch (body[1]) {
+    case 'B': {
+      // Commands begin in order, each at most once, and only those of the block being run.
+      auto index = ParseNumber(rest);
+      if (!index || *index < block_first_ || *index >= block_end_ || (last_begun_ && *index <= *last_begun_)) {
+        return false;
+      }
+      running_ = last_begun_ = *index;
+      eval_trace_next_ = true;
+      listener.OnCommandStart(static_cast<size_t>(*index));
+      return true;
+    }
+    case 'E': {
+      auto status = ParseNumber(rest);
+      if (!status || !running_) return false;
+      if (*status != 0) {
+        failed_ = running_;
+        failed_status_ = *status;
+      }
+      running_.reset();
+      return true;
+    }
+    case 'D': {
+      size_t space = rest.find(' ');
+      if (space == std::string_view::npos) return false;
+      auto token = ParseNumber(rest.substr(0, space));
+      auto status = ParseNumber(rest.substr(space + 1));
+      if (!token || !status || *token != awaited_token_) return false;
+      done_token_ = *token;
+      done_status_ = *status;
+      return true;
+    }
+    default:
+      return false;
   }
 }
 
@@ -431,8 +493,13 @@ BlockResult ShellSession::RunBlock(const std::vector<std::string>& commands, con
       return result;
     }
     running_.reset();
+    last_begun_.reset();
     failed_.reset();
-    switch (Exchange(". " + ShellQuote(block) + " </dev/null\n", waiting, listener)) {
+    block_first_ = static_cast<long>(next);
+    block_end_ = static_cast<long>(commands.size());
+    WaitEnd end = Exchange(". " + ShellQuote(block) + " </dev/null\n", waiting, listener);
+    block_first_ = block_end_ = 0;
+    switch (end) {
       case WaitEnd::kDone:
         if (running_ && !failed_) {
           // The command ran `return N`, which left the block: N is its status.
@@ -461,18 +528,20 @@ BlockResult ShellSession::RunBlock(const std::vector<std::string>& commands, con
           result.reason = "exit status " + std::to_string(failed_status_);
           return result;
         }
-        if (!running_) {
+        // The shell ended within a command, or (a forged end marker, a signal) after the last
+        // one that began: that command is the one that ended it.
+        std::optional<long> current = running_ ? running_ : last_begun_;
+        running_.reset();
+        if (!current) {
           result.fault = Status::Internal("the shell exited between commands (" + ShellExitText() + ")");
           return result;
         }
         if (WIFEXITED(exit_status_) && WEXITSTATUS(exit_status_) == 0) {
-          next = static_cast<size_t>(*running_) + 1;  // `exit 0`: that command succeeded
-          running_.reset();
+          next = static_cast<size_t>(*current) + 1;  // `exit 0`: that command succeeded
           continue;
         }
-        result.failed = static_cast<size_t>(*running_);
+        result.failed = static_cast<size_t>(*current);
         result.reason = ShellExitText();
-        running_.reset();
         return result;
     }
   }

@@ -7,10 +7,13 @@
 // /dev/null; each command in it is `if __gantry_b K; then eval 'TEXT' 9>&-; __gantry_e; fi`. The
 // small functions defined at start print begin/end markers (byte 0x1e, a per-session nonce, the
 // command index or $?) on fd 9, which is the same pipe as stdout and stderr, so markers and output
-// arrive in order and every line belongs to the command that printed it. After a failure the shell
-// skips the rest of the block itself. An EXIT trap writes the shell's
-// state (variables, functions, options, cwd) to a file, so when a command runs `exit N` the
-// session starts a fresh shell that restores it and only that command has failed.
+// arrive in order and every line belongs to the command that printed it. The nonce keeps output
+// from ending a command by accident, not on purpose (the shell prints it, so the build can read
+// it): a marker the protocol cannot have sent at that point (an index outside the block, out of
+// order, a token not awaited) is output. After a failure the shell skips the rest of the block
+// itself. An EXIT trap writes the shell's state (variables, functions, options, cwd) to a file, so
+// when a command runs `exit N` the session starts a fresh shell that restores it and only that
+// command has failed.
 //
 // Thread-safety: a ShellSession is used from one thread (the build's).
 #pragma once
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "core/common/status.h"
+#include "runtime/build/build_log.h"
 #include "runtime/build/sandbox.h"
 
 namespace gantry::runtime {
@@ -59,6 +63,7 @@ struct ShellConfig {
   std::string cwd;                        // where the first shell starts
   std::vector<std::pair<std::string, std::string>> env;  // the first shell's environment
   size_t max_line = 256 * 1024;           // longer output lines are split
+  const SecretMasker* masker = nullptr;   // where the listener masks: split lines never cut a secret
 };
 
 class ShellSession {
@@ -96,10 +101,7 @@ class ShellSession {
   void DrainOutput(ShellListener& listener);
 
  private:
-  struct Marker {
-    char kind = 0;                        // 'B' begin, 'E' end, 'D' done
-    long value = 0;
-  };
+  static constexpr size_t kMaxMarkerBody = 48;  // " D <token> <status>" and more fit
   enum class WaitEnd { kDone, kShellExited, kInterrupted, kBroken };
 
   Status WriteBoot();
@@ -110,7 +112,13 @@ class ShellSession {
   WaitEnd WaitForDone(long token, const ShellWaiting& waiting, ShellListener& listener);
   void ReadOutput(ShellListener& listener);
   void Parse(ShellListener& listener, bool flush);
+  // Applies a marker's body (" B 3", " E 0", " D 7 0"); false when the protocol cannot have sent it.
+  bool AcceptMarker(std::string_view body, ShellListener& listener);
   void EmitLine(std::string_view line, ShellListener& listener);
+  // A whole line, in pieces of at most max_line (longer only to keep a secret in one piece).
+  void EmitPieces(std::string_view line, ShellListener& listener);
+  // Where to cut text (longer than max_line) into a piece.
+  size_t CutPoint(std::string_view text) const;
   bool IsProtocolEcho(std::string_view line) const;
   void CloseControl();
   std::string Path(const std::string& name) const;
@@ -131,7 +139,12 @@ class ShellSession {
   long next_token_ = 1;
   ShellInterruption interruption_ = ShellInterruption::kNone;
 
-  // The block being run: begin/end markers update these.
+  // The block being run: begin/end markers update these. Only indexes in [block_first_,
+  // block_end_), each above the last one begun, are taken; only the awaited done token.
+  long block_first_ = 0;
+  long block_end_ = 0;
+  long awaited_token_ = 0;
+  std::optional<long> last_begun_;
   std::optional<long> running_;
   bool eval_trace_next_ = false;          // a command just began: its `eval` may be traced next
   std::optional<long> failed_;

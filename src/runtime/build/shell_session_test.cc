@@ -47,8 +47,17 @@ class ShellSessionTest : public ::testing::TestWithParam<bool> {
     config.engine_dir = (dir_ / "engine").string();
     config.cwd = (dir_ / "src").string();
     config.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"GREETING", "it's \"quoted\" $HOME"}};
+    Configure(config);
     session_ = std::make_unique<ShellSession>(*sandbox_, output[0], config);
     ASSERT_TRUE(session_->Start(std::nullopt, waiting_, listener_).ok());
+  }
+
+  virtual void Configure(ShellConfig& config) {}
+
+  // A command that sets N to the session's nonce, as a build can read it.
+  std::string ReadNonce() const {
+    return "N=$(sed -n 's/.*\\\\036\\([0-9a-f]*\\) B .*/\\1/p' " + ShellQuote((dir_ / "engine/boot.sh").string()) +
+           " | head -n 1)";
   }
 
   void TearDown() override {
@@ -211,7 +220,76 @@ TEST_P(ShellSessionTest, TheDeadlineInterruptsARunningCommand) {
   EXPECT_EQ(result.interruption, ShellInterruption::kTimedOut);
 }
 
+TEST_P(ShellSessionTest, ForgedMarkersAreOutputAndNeverReachOutsideTheBlock) {
+  // The nonce is readable from the build; markers it forges that the protocol cannot have sent
+  // are output, and an exit after them fails the command that ran it.
+  std::string forge = ReadNonce() + "; printf '\\036%s %s\\n' \"$N\" ";
+  BlockResult result;
+  auto events = Run({"echo a", forge + "'B 99999999999'; exit 1", "echo never"}, &result);
+  ASSERT_TRUE(result.failed);
+  EXPECT_EQ(*result.failed, 1u);
+  EXPECT_EQ(result.reason, "exit status 1");
+  EXPECT_THAT(events, ::testing::Contains(HasSubstr("B 99999999999")));
+  EXPECT_THAT(events, Not(::testing::Contains("never")));
+
+  for (const char* marker : {"B -1", "B 0", "B 1", "B 2x", "B 18446744073709551617", "E", "D 999999 0", "D x 0"}) {
+    events = Run({"echo a", forge + "'" + marker + "'; exit 3", "echo never"}, &result);
+    ASSERT_TRUE(result.failed) << marker;
+    EXPECT_EQ(*result.failed, 1u) << marker;
+    EXPECT_EQ(result.reason, "exit status 3") << marker;
+    EXPECT_THAT(events, ElementsAre("start 0", "a", "start 1", HasSubstr(marker))) << marker;
+  }
+
+  // A forged end marker (valid in form) followed by exit: the command that ran it failed.
+  events = Run({"echo a", forge + "'E 0'; exit 4", "echo never"}, &result);
+  ASSERT_TRUE(result.failed);
+  EXPECT_EQ(*result.failed, 1u);
+  EXPECT_EQ(result.reason, "exit status 4");
+
+  // A later index may be claimed, but never one past the block.
+  events = Run({"echo a", forge + "'B 2'; exit 5", "echo c"}, &result);
+  ASSERT_TRUE(result.failed);
+  EXPECT_LT(*result.failed, 3u);
+
+  // The session goes on as before.
+  EXPECT_THAT(Run({"echo fine"}), ElementsAre("start 0", "fine"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Shells, ShellSessionTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "sh" : "bash"; });
+
+// Lines longer than max_line go out in pieces, never cutting a secret the listener masks.
+class LongLineTest : public ShellSessionTest {
+ protected:
+  void Configure(ShellConfig& config) override {
+    masker_.Add("TOPSECRET-VALUE");
+    config.max_line = 70;
+    config.masker = &masker_;
+  }
+  SecretMasker masker_;
+};
+
+TEST_P(LongLineTest, PiecesOfALongLineNeverSplitASecret) {
+  // Over 64 KiB before the newline: the pipe cannot hold it, so it is read and cut in pieces.
+  auto events = Run({"yes xxxxxxTOPSECRET-VALUE | head -n 5000 | tr -d '\\n'; echo"});
+  size_t pieces = 0;
+  size_t secrets = 0;
+  for (const std::string& event : events) {
+    if (event.rfind("start ", 0) == 0) continue;
+    ++pieces;
+    std::string rest = event;
+    for (size_t at; (at = rest.find("TOPSECRET-VALUE")) != std::string::npos;) {
+      rest.erase(at, 15);
+      ++secrets;
+    }
+    EXPECT_EQ(rest.find_first_not_of('x'), std::string::npos) << event.substr(0, 100);
+    EXPECT_LE(event.size(), 70u + 15u);
+  }
+  EXPECT_GT(pieces, 1000u);
+  EXPECT_EQ(secrets, 5000u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shells, LongLineTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "sh" : "bash"; });
 
 TEST(ShellSessionHelpers, DescribesWaitStatusesAsCodeBuildDoes) {

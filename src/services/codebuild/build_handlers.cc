@@ -110,6 +110,7 @@ StatusOr<Document> EffectiveSettings(const CodeBuildDeps& deps, aws::RequestCont
   }
   GANTRY_RETURN_IF_ERROR(ValidateSource(source, false));
   for (const Document& s : settings["secondarySources"]) GANTRY_RETURN_IF_ERROR(ValidateSource(s, true));
+  GANTRY_RETURN_IF_ERROR(ValidateSourceVersions(settings));
   GANTRY_RETURN_IF_ERROR(ValidateArtifacts(settings["artifacts"], false));
   for (const Document& a : settings["secondaryArtifacts"]) GANTRY_RETURN_IF_ERROR(ValidateArtifacts(a, true));
   GANTRY_RETURN_IF_ERROR(ValidateEnvironment(settings["environment"]));

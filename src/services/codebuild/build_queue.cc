@@ -166,9 +166,17 @@ int BuildQueue::Pass(bool run_inline) {
       if (timed_out.ok()) Announce(before, *timed_out);
       continue;
     }
+    if (!can_start) continue;
+    // The build takes a slot before it is claimed: once the claim is committed, StopBuild finds it
+    // here (StopRunning) as soon as it can see PROVISIONING, with no moment in between.
+    auto running = std::make_shared<Running>();
+    running->scope = scope;
+    running->id = id;
     {
       std::lock_guard lock(mu_);
-      if (!can_start || static_cast<int>(running_.size()) >= options_.concurrent_builds) continue;
+      if (static_cast<int>(running_.size()) >= options_.concurrent_builds) continue;
+      running->engine = options_.engine();
+      running_[id] = running;
     }
     // Claim: QUEUED ends and PROVISIONING begins in the same transaction that marks the queue entry
     // running, so that StopBuild either stops it in the queue or asks the running build to stop.
@@ -186,16 +194,12 @@ int BuildQueue::Pass(bool run_inline) {
       marked["Running"] = true;
       return tx.Put(kActiveTable, "", entry.key, marked).status();
     });
-    if (!claim.ok()) continue;
-    Announce(before, claimed);
-    auto running = std::make_shared<Running>();
-    running->scope = scope;
-    running->id = id;
-    running->engine = options_.engine();
-    {
+    if (!claim.ok()) {
       std::lock_guard lock(mu_);
-      running_[id] = running;
+      running_.erase(id);
+      continue;
     }
+    Announce(before, claimed);
     ++started;
     if (run_inline) {
       RunBuild(running);

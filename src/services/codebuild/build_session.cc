@@ -17,6 +17,7 @@
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/build_events.h"
 #include "services/codebuild/environment.h"
+#include "services/codebuild/handlers.h"
 #include "services/codebuild/process.h"
 #include "services/codebuild/records.h"
 
@@ -50,10 +51,16 @@ std::string Described(const Status& status, std::string_view service) {
 
 Status ClientError(std::string message) { return Status::FailedPrecondition(std::move(message), "CLIENT_ERROR"); }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
+// A file's bytes as a binary Document, read once straight into the Document's own buffer.
+StatusOr<Document> ReadBinary(const std::string& path) {
+  std::error_code ec;
+  uintmax_t size = fs::file_size(path, ec);
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Internal("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (ec || !in) return Status::Internal("cannot read " + path);
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (static_cast<uintmax_t>(in.gcount()) != size) return Status::Internal("cannot read " + path);
+  return Document::binary(std::move(bytes));
 }
 
 Status WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
@@ -65,14 +72,16 @@ Status WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
   return Status::Ok();
 }
 
-Document BinaryOf(const std::string& bytes) {
-  return Document::binary(std::vector<uint8_t>(bytes.begin(), bytes.end()));
-}
-
-// A buildspec given inline (YAML text) rather than as a path relative to the source directory.
+// A buildspec given inline (YAML text) rather than as a path relative to the source directory
+// (which may well start with "version", as version-ci.yml does): YAML of more than one line, a
+// flow mapping on one ({"version": 0.2, ...}) or a one-line "version: ..." mapping.
 bool IsInlineBuildspec(std::string_view text) {
-  return text.find('\n') != std::string_view::npos || text.find(": ") != std::string_view::npos ||
-         text.rfind("version", 0) == 0;
+  if (text.find('\n') != std::string_view::npos) return true;
+  std::string_view rest = Trim(text);
+  if (!rest.empty() && rest.front() == '{') return true;
+  if (rest.rfind("version", 0) != 0) return false;
+  rest = Trim(rest.substr(7));
+  return !rest.empty() && rest.front() == ':';
 }
 
 std::string LastLine(std::string_view output) {
@@ -122,8 +131,7 @@ BuildSession::BuildSession(const BuildQueueDeps& deps, const BuildQueueOptions& 
       scope_(std::move(scope)),
       id_(std::move(id)),
       flags_(flags) {
-  auto record = deps_.store->Get(kBuildTable, scope_, id_);
-  if (record.ok() && *record) record_ = std::move((*record)->doc);
+  Reload();
   if (!record_.is_null()) {
     account_ = record_.value("Account", "");
     region_ = record_.value("Region", "");
@@ -136,6 +144,19 @@ BuildSession::BuildSession(const BuildQueueDeps& deps, const BuildQueueOptions& 
 
 BuildSession::~BuildSession() {
   if (log_) log_->Close();
+}
+
+void BuildSession::Reload() {
+  auto record = deps_.store->Get(kBuildTable, scope_, id_);
+  if (record.ok() && *record) record_ = std::move((*record)->doc);
+}
+
+bool BuildSession::StopRequested() {
+  if (!flags_->user_stop && record_.value("StopRequested", false)) {
+    flags_->user_stop = true;
+    flags_->stop = true;
+  }
+  return flags_->user_stop;
 }
 
 void BuildSession::Run(BuildEngine& engine) {
@@ -155,10 +176,15 @@ void BuildSession::Run(BuildEngine& engine) {
   }
   log_ = std::make_unique<BuildLogSink>(deps_.clock, std::move(send),
                                         logs.contains("s3LogsArn") ? dir_ + "/build.log" : std::string());
-  if (std::optional<PhaseContext> failure = Provision()) {
-    FailProvisioning(*failure);
-  } else if (flags_->user_stop) {
+  std::optional<PhaseContext> failure;
+  if (!StopRequested()) {
+    failure = Provision();
+    Reload();
+  }
+  if (StopRequested()) {
     Persist([&](Document& r) { CompleteBuild(r, BuildStatus::kStopped, deps_.clock->Now()); });
+  } else if (failure) {
+    FailProvisioning(*failure);
   } else if (!flags_->shutdown) {
     log_->Start();
     engine_ = &engine;
@@ -238,8 +264,13 @@ std::optional<PhaseContext> BuildSession::Provision() {
                             "yet."};
   }
   const std::string& role_arn = role_arn_;
-  if (!Role().ok()) {
-    return PhaseContext{"CLIENT_ERROR", "CodeBuild is not authorized to perform: sts:AssumeRole on " + role_arn};
+  if (Status assumed = Role().status(); !assumed.ok()) {
+    // STS denies roles that do not trust CodeBuild and roles that do not exist alike.
+    if (assumed.code() == StatusCode::kPermissionDenied) {
+      return PhaseContext{"CLIENT_ERROR", "CodeBuild is not authorized to perform: sts:AssumeRole on " + role_arn};
+    }
+    return PhaseContext{"CLIENT_ERROR",
+                        "CodeBuild could not assume the service role " + role_arn + ": " + Described(assumed, "sts")};
   }
   const Document& logs = build["logs"];
   if (logs.contains("groupName")) {
@@ -386,14 +417,20 @@ void BuildSession::Persist(const std::function<void(Document& record)>& fn) {
 }
 
 void BuildSession::CheckStop(BuildEngine* engine) {
-  if (engine != nullptr && !stop_forwarded_ && (flags_->user_stop || flags_->shutdown)) {
+  if (engine != nullptr && !stop_forwarded_ && (StopRequested() || flags_->shutdown)) {
     stop_forwarded_ = true;
     engine->RequestStop();
   }
 }
 
 void BuildSession::OnPhase(const runtime::PhaseRecord& phase) {
+  RecordPhase(phase);
+  // Persisting the change re-read the record: a stop StopBuild persisted is honoured before the
+  // next phase even if its request to the running build was missed.
   CheckStop(engine_);
+}
+
+void BuildSession::RecordPhase(const runtime::PhaseRecord& phase) {
   if (phase.type == BuildPhaseType::kSubmitted || phase.type == BuildPhaseType::kQueued ||
       phase.type == BuildPhaseType::kCompleted) {
     return;
@@ -531,6 +568,11 @@ StatusOr<std::string> BuildSession::CloneRepository(const std::string& src_dir) 
   std::string version = build.value("sourceVersion", "");
   std::string where =
       " for primary source and source version " + (version.empty() ? std::string("(default branch)") : version);
+  // Checked when the build was started too; a build stored before those checks meets them here.
+  if (!IsCloneUrl(url)) return ClientError("Invalid source location: " + url + where);
+  if (Status valid = ValidateSourceVersion(source.value("type", ""), version); !valid.ok()) {
+    return ClientError(valid.message());
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view entry(*e);
@@ -541,8 +583,19 @@ StatusOr<std::string> BuildSession::CloneRepository(const std::string& src_dir) 
   env.push_back("HOME=" + dir_ + "/home");
   env.push_back("GIT_TERMINAL_PROMPT=0");
   env.push_back("GIT_CONFIG_NOSYSTEM=1");
+  // Nothing the repository names (submodules, redirects) reaches Gantry's host through the local or
+  // ext transports; the -c settings reach every git process this one starts.
+  env.push_back("GIT_PROTOCOL_FROM_USER=0");
   if (source.value("insecureSsl", false)) env.push_back("GIT_SSL_NO_VERIFY=1");
-  std::vector<std::string> git = {"git", "-c", "credential.helper=", "-c", "advice.detachedHead=false"};
+  std::vector<std::string> git = {"git",
+                                  "-c",
+                                  "protocol.file.allow=never",
+                                  "-c",
+                                  "protocol.ext.allow=never",
+                                  "-c",
+                                  "credential.helper=",
+                                  "-c",
+                                  "advice.detachedHead=false"};
 
   // CodeCommit repositories served by Gantry: AWS's clone URL reaches Gantry's own endpoint, and the
   // build authenticates as its service role, with the aws CLI credential helper's signed password.
@@ -590,12 +643,14 @@ StatusOr<std::string> BuildSession::CloneRepository(const std::string& src_dir) 
   GANTRY_ASSIGN_OR_RETURN(CommandResult cloned, run(clone));
   if (cloned.exit_code != 0) return ClientError("git clone failed: " + LastLine(cloned.output) + where);
   if (!version.empty()) {
-    GANTRY_ASSIGN_OR_RETURN(CommandResult checkout, run({"checkout", "--quiet", version}));
+    // The version is never an option (it cannot start with '-', checked above) and, before "--",
+    // never a path.
+    GANTRY_ASSIGN_OR_RETURN(CommandResult checkout, run({"checkout", "--quiet", version, "--"}));
     if (checkout.exit_code != 0) {
       std::string ref = version.rfind("pr/", 0) == 0 ? "pull/" + version.substr(3) + "/head" : version;
-      GANTRY_ASSIGN_OR_RETURN(CommandResult fetched, run({"fetch", "--quiet", "origin", ref}));
+      GANTRY_ASSIGN_OR_RETURN(CommandResult fetched, run({"fetch", "--quiet", "--end-of-options", "origin", ref}));
       if (fetched.exit_code != 0) return ClientError("reference not found" + where);
-      GANTRY_ASSIGN_OR_RETURN(checkout, run({"checkout", "--quiet", "FETCH_HEAD"}));
+      GANTRY_ASSIGN_OR_RETURN(checkout, run({"checkout", "--quiet", "FETCH_HEAD", "--"}));
       if (checkout.exit_code != 0) return ClientError("git checkout failed: " + LastLine(checkout.output) + where);
     }
   }
@@ -644,11 +699,11 @@ Status BuildSession::UploadArtifacts(const std::vector<runtime::SelectedArtifact
       Status written = WriteZip(zip, artifact.files, artifact.spec && artifact.spec->enable_symlinks);
       if (!written.ok()) return ClientError("Error creating the artifact archive: " + written.message());
       GANTRY_ASSIGN_OR_RETURN(FileDigests digests, DigestFile(zip));
-      GANTRY_ASSIGN_OR_RETURN(std::string bytes, ReadFile(zip));
+      GANTRY_ASSIGN_OR_RETURN(Document body, ReadBinary(zip));
       auto put = CallAsRole("s3", "PutObject",
                             {{"Bucket", object.bucket},
                              {"Key", object.key},
-                             {"Body", BinaryOf(bytes)},
+                             {"Body", std::move(body)},
                              {"ContentType", "application/zip"}});
       std::error_code ec;
       fs::remove(zip, ec);
@@ -658,9 +713,9 @@ Status BuildSession::UploadArtifacts(const std::vector<runtime::SelectedArtifact
       for (const runtime::ArtifactFile& file : artifact.files) {
         struct stat st;
         if (::stat(file.source.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        GANTRY_ASSIGN_OR_RETURN(std::string bytes, ReadFile(file.source));
+        GANTRY_ASSIGN_OR_RETURN(Document body, ReadBinary(file.source));
         std::string key = object.key.empty() ? file.path : object.key + "/" + file.path;
-        auto put = CallAsRole("s3", "PutObject", {{"Bucket", object.bucket}, {"Key", key}, {"Body", BinaryOf(bytes)}});
+        auto put = CallAsRole("s3", "PutObject", {{"Bucket", object.bucket}, {"Key", key}, {"Body", std::move(body)}});
         if (!put.ok()) return ClientError("Error uploading artifacts: " + Described(put.status(), "s3"));
       }
     }
@@ -689,13 +744,13 @@ void BuildSession::UploadS3Log() {
   S3Object object = ParseS3Location(logs.value("s3LogsArn", ""));
   std::string gz = dir_ + "/build.log.gz";
   Status zipped = GzipFile(dir_ + "/build.log", gz);
-  StatusOr<std::string> bytes = zipped.ok() ? ReadFile(gz) : StatusOr<std::string>(zipped);
-  Status put = bytes.status();
-  if (bytes.ok()) {
+  StatusOr<Document> body = zipped.ok() ? ReadBinary(gz) : StatusOr<Document>(zipped);
+  Status put = body.status();
+  if (body.ok()) {
     put = CallAsRole("s3", "PutObject",
                      {{"Bucket", object.bucket},
                       {"Key", object.key},
-                      {"Body", BinaryOf(*bytes)},
+                      {"Body", std::move(*body)},
                       {"ContentType", "application/gzip"}})
               .status();
   }

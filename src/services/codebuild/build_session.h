@@ -8,7 +8,8 @@
 // Every phase change is written to the build record before it is announced (EventBridge), and the
 // outcome (status, exported variables, resolved source version, artifacts) is written when the
 // engine returns. Stop flags: `user_stop` (StopBuild) ends the build STOPPED; `shutdown` (Gantry
-// stops) ends it FAULT with a context saying so.
+// stops) ends it FAULT with a context saying so. StopBuild's persisted StopRequested counts as
+// `user_stop` too: it is read when the session starts, after provisioning and at every phase.
 //
 // Thread-safety: Run and the hooks run on the build's thread; the flags may be set from any thread.
 #pragma once
@@ -73,7 +74,15 @@ class BuildSession final : public runtime::BuildHooks {
   void Finish(const runtime::BuildOutcome& outcome);
   // Applies fn to the record, persists it, and announces the phases it ended and the build's end.
   void Persist(const std::function<void(aws::Document& record)>& fn);
+  // Reads the build record again (record_).
+  void Reload();
+  // Whether StopBuild asked this build to stop: the flag StopRunning sets, or StopRequested in the
+  // last record read (StopBuild persists it first), which then sets the flags.
+  bool StopRequested();
+  // Forwards a stop (StopBuild's or Gantry's) to the engine, once.
   void CheckStop(BuildEngine* engine);
+  // Persists a phase's beginning or end.
+  void RecordPhase(const runtime::PhaseRecord& phase);
 
   // The primary source into src_dir; its resolved version.
   StatusOr<std::string> FetchSource(const std::string& src_dir);

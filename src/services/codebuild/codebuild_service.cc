@@ -1,15 +1,63 @@
 #include "services/codebuild/codebuild_service.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "core/common/crypto.h"
 #include "core/common/strings.h"
 
 namespace gantry::services::codebuild {
+
+namespace {
+
+// The build directory, private to Gantry's user: made 0700, or, when it exists (a previous run's,
+// or one somebody else made in a shared /tmp), accepted only as a real directory of this user that
+// no other user can write, and made 0700.
+Status PrepareWorkRoot(const std::string& root) {
+  std::error_code ec;
+  std::filesystem::path parent = std::filesystem::path(root).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return Status::Internal("cannot create " + parent.string() + " for the build directory: " + ec.message());
+  if (::mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::Internal("cannot create the build directory " + root + ": " + std::strerror(errno));
+  }
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::FailedPrecondition("the build directory " + root + " cannot be used: " + std::strerror(errno) +
+                                      " (it must be a directory, not a symbolic link); remove it or set TMPDIR "
+                                      "to a directory of your own");
+  }
+  struct stat st {};
+  Status status;
+  if (::fstat(fd, &st) != 0) {
+    status = Status::Internal("cannot inspect the build directory " + root + ": " + std::strerror(errno));
+  } else if (st.st_uid != ::geteuid()) {
+    status = Status::FailedPrecondition("the build directory " + root + " belongs to uid " + std::to_string(st.st_uid) +
+                                        ", not to Gantry's user (uid " + std::to_string(::geteuid()) +
+                                        "), who could read and change builds there; remove it or set TMPDIR "
+                                        "to a directory of your own");
+  } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    status = Status::FailedPrecondition("the build directory " + root + " is writable by other users (mode " + mode +
+                                        "), who could change builds there; remove it or set TMPDIR to a "
+                                        "directory of your own");
+  } else if ((st.st_mode & 07777) != 0700 && ::fchmod(fd, 0700) != 0) {
+    status =
+        Status::Internal("cannot make the build directory " + root + " private (chmod 0700): " + std::strerror(errno));
+  }
+  ::close(fd);
+  return status;
+}
+
+}  // namespace
 
 std::string DefaultWorkRoot(const std::string& state_dir) {
   std::error_code ec;
@@ -41,18 +89,17 @@ void CodeBuildService::RegisterHandlers(aws::HandlerTable& table) {
 }
 
 Status CodeBuildService::Start() {
-  const std::string& root = queue_->options().work_root;
-  std::error_code ec;
-  std::filesystem::create_directories(root, ec);
-  if (ec) return Status::Internal("cannot create the build directory " + root + ": " + ec.message());
-  ::chmod(root.c_str(), 0700);
+  GANTRY_RETURN_IF_ERROR(PrepareWorkRoot(queue_->options().work_root));
+  work_root_prepared_ = true;
   return queue_->Start();
 }
 
 void CodeBuildService::Stop() {
   queue_->Stop();
-  // Every build has ended and removed its directory: the root goes too (rmdir fails if it is not empty).
-  ::rmdir(queue_->options().work_root.c_str());
+  // Every build has ended and removed its directory: the root goes too (rmdir fails if it is not
+  // empty), when it is the one Start prepared.
+  if (work_root_prepared_) ::rmdir(queue_->options().work_root.c_str());
+  work_root_prepared_ = false;
 }
 
 }  // namespace gantry::services::codebuild

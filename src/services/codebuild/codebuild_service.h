@@ -6,10 +6,12 @@
 // role. Build records carry every phase with its times, status and contexts; logs stream to
 // CloudWatch Logs (and S3), artifacts go to S3, and state and phase changes are EventBridge events.
 //
-// Start() resolves builds a previous run left in flight (they end FAULT with a context saying why,
-// or STOPPED when StopBuild had been asked; queued builds stay queued and run) and starts the
-// scheduler; Stop() ends running builds (their process trees are killed, they end FAULT), stops it
-// and removes the emptied build directory. Tests drive the queue with queue().Pass(true) instead of Start().
+// Start() makes the build directory (0700; an existing one must be this user's and writable by no
+// other, else Start fails saying so), resolves builds a previous run left in flight (they end FAULT
+// with a context saying why, or STOPPED when StopBuild had been asked; queued builds stay queued
+// and run) and starts the scheduler; Stop() ends running builds (their process trees are killed,
+// they end FAULT), stops it and removes the emptied build directory. Tests drive the queue with
+// queue().Pass(true) instead of Start().
 //
 // Handlers are thread-safe; Start/Stop are called from one thread.
 #pragma once
@@ -57,6 +59,7 @@ class CodeBuildService final : public aws::Service {
  private:
   std::unique_ptr<BuildQueue> queue_;
   CodeBuildDeps deps_;
+  bool work_root_prepared_ = false;  // Start made (or accepted) the build directory
 };
 
 }  // namespace gantry::services::codebuild

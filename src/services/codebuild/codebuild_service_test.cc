@@ -1,14 +1,18 @@
 #include "services/codebuild/codebuild_service.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 
+#include "core/http/server.h"
 #include "core/store/test_support.h"
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/records.h"
@@ -28,7 +32,9 @@ constexpr char kRole[] = "arn:aws:iam::000000000000:role/cb";
 
 // The other services CodeBuild calls, in memory: STS (roles in `assumable`), IAM GetRole, CloudWatch
 // Logs, S3, Parameter Store, Secrets Manager and EventBridge. Every call is recorded with its
-// principal; `denied` holds "service:Operation" entries that fail with AccessDenied.
+// principal; `denied` holds "service:Operation" entries that fail with AccessDenied, `assume_error`
+// fails every AssumeRole; `on_event` sees each event put, outside the fake's lock (it may call the
+// service).
 class FakeAws final : public aws::Client {
  public:
   struct CallRecord {
@@ -39,6 +45,15 @@ class FakeAws final : public aws::Client {
 
   StatusOr<Document> Call(const aws::Principal& principal, std::string_view service, std::string_view operation,
                           const Document& input, std::string_view region) override {
+    if (service == "events" && operation == "PutEvents" && on_event) {
+      {
+        std::lock_guard lock(mu_);
+        calls.push_back({principal, std::string(service), std::string(operation), input});
+        events.push_back(input["Entries"][0]);
+      }
+      on_event(input["Entries"][0]["DetailType"], Document::parse(input["Entries"][0]["Detail"].get<std::string>()));
+      return Document{{"FailedEntryCount", 0}};
+    }
     std::lock_guard lock(mu_);
     calls.push_back({principal, std::string(service), std::string(operation), input});
     std::string action = std::string(service) + ":" + std::string(operation);
@@ -47,6 +62,7 @@ class FakeAws final : public aws::Client {
                                       service == "s3" ? "AccessDenied" : "AccessDeniedException");
     }
     if (service == "sts" && operation == "AssumeRole") {
+      if (!assume_error.ok()) return assume_error;
       std::string role = input.value("RoleArn", "");
       if (!assumable.count(role)) return Status::PermissionDenied("not trusted", "AccessDenied");
       ++sessions;
@@ -136,6 +152,8 @@ class FakeAws final : public aws::Client {
   std::vector<CallRecord> calls;
   std::set<std::string> assumable = {kRole};
   std::set<std::string> denied;
+  Status assume_error;
+  std::function<void(const std::string& detail_type, const Document& detail)> on_event;
   std::map<std::string, std::vector<std::string>> log_lines;  // "group|stream"
   int log_batches = 0;
   std::map<std::string, std::string> objects;                             // "bucket/key"
@@ -147,8 +165,8 @@ class FakeAws final : public aws::Client {
 
 // A scripted engine: reports the phases the real engine reports, calls the hooks a build needs
 // (parameters and secrets of project_env, DownloadSource, UploadArtifacts of `artifacts`), prints
-// `lines` in BUILD, and fails BUILD when `fail_build`. With `block`, BUILD waits until released or
-// stopped. Records the request it ran.
+// `lines` in BUILD, and fails BUILD when `fail_build`. BUILD ends STOPPED when a stop was asked;
+// with `block`, it waits until released or stopped. Records the request it ran.
 struct EngineScript {
   std::vector<std::string> lines = {"hello from the build"};
   bool fail_build = false;
@@ -256,9 +274,10 @@ class FakeEngine final : public BuildEngine {
     hooks.OnPhase(build);
     for (const std::string& line : script_.lines) hooks.OnLogLine(line);
     BuildStatus status = script_.fail_build ? BuildStatus::kFailed : BuildStatus::kSucceeded;
-    if (script_.block) {
+    {
+      // Like the engine, a stop asked before BUILD ends it at once; with `block`, BUILD waits.
       std::unique_lock lock(*mu_);
-      released_->wait(lock, [&] { return *release_ || stop_; });
+      if (script_.block) released_->wait(lock, [&] { return *release_ || stop_; });
       if (stop_) status = BuildStatus::kStopped;
     }
     build.end = request.clock->Now();
@@ -326,7 +345,7 @@ class CodeBuildTest : public test_support::ServiceTest<CodeBuildService> {
   std::unique_ptr<CodeBuildService> MakeService() override {
     CodeBuildOptions options;
     options.state_dir = dir_.path();
-    options.work_root = work_.path();
+    options.work_root = work_root_.empty() ? work_.path() : work_root_;
     options.concurrent_builds = concurrent_;
     options.endpoint = [this] { return endpoint_; };
     options.engine = [this]() -> std::unique_ptr<BuildEngine> {
@@ -371,6 +390,7 @@ class CodeBuildTest : public test_support::ServiceTest<CodeBuildService> {
   }
 
   store::testing::ScratchDirectory work_;
+  std::string work_root_;  // set: the service's build directory instead of work_
   FakeAws aws_;
   EngineScript script_;
   int concurrent_ = 2;
@@ -938,16 +958,55 @@ std::string Shell(const std::string& command) {
   return output;
 }
 
+// Git repositories under a directory, served over HTTP as a static web server serves them (git's
+// "dumb" HTTP protocol: info/refs, HEAD and the objects as files).
+class StaticGitServer {
+ public:
+  explicit StaticGitServer(std::string root) : root_(std::move(root)) {
+    http::ServerOptions options;
+    options.port = 0;
+    server_ = std::make_unique<http::Server>(options, [this](http::Request& request, http::Response& response) {
+      std::string path = root_ + request.path;
+      std::ifstream in(path, std::ios::binary);
+      if (request.path.find("..") != std::string::npos || !in || fs::is_directory(path)) {
+        response.status = 404;
+        return;
+      }
+      response.body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    });
+  }
+  ~StaticGitServer() { server_->Stop(); }
+
+  Status Start() { return server_->Start(); }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/" + path;
+  }
+
+ private:
+  std::string root_;
+  std::unique_ptr<http::Server> server_;
+};
+
+// A repository with a commit on main and one more on feature, served at <server>/app.git; the
+// feature commit's id.
+std::string ServeRepository(const std::string& root) {
+  std::string work = root + "/work";
+  std::string git = "git -C " + work + " -c user.name=t -c user.email=t@e ";
+  Shell("git init -q -b main " + work + " && echo one > " + work + "/main.txt && " + git + "add . && " + git +
+        "commit -qm one && " + git + "checkout -qb feature && echo two > " + work + "/feature.txt && " + git +
+        "add . && " + git + "commit -qm two && " + git + "checkout -q main && git clone -q --bare " + work + " " +
+        root + "/app.git && git -C " + root + "/app.git update-server-info");
+  return Shell(git + "rev-parse feature");
+}
+
 TEST_F(CodeBuildTest, RepositorySourcesAreClonedAtTheirVersion) {
-  store::testing::ScratchDirectory repo;
-  std::string git = "git -C " + repo.path() + " -c user.name=t -c user.email=t@e ";
-  Shell(git + "init -q -b main && echo one > " + repo.path() + "/main.txt && " + git + "add . && " + git +
-        "commit -qm one && " + git + "checkout -qb feature && echo two > " + repo.path() + "/feature.txt && " + git +
-        "add . && " + git + "commit -qm two && " + git + "checkout -q main");
-  std::string feature = Shell(git + "rev-parse feature");
+  store::testing::ScratchDirectory served;
+  std::string feature = ServeRepository(served.path());
   ASSERT_EQ(feature.size(), 40u);
+  StaticGitServer server(served.path());
+  ASSERT_TRUE(server.Start().ok());
   Document p = NoSourceProject("app");
-  p["source"] = {{"type", "GITHUB"}, {"location", "file://" + repo.path()}};
+  p["source"] = {{"type", "GITHUB"}, {"location", server.Url("app.git")}};
   Ok("CreateProject", p);
 
   std::string id = Ok("StartBuild", {{"projectName", "app"}, {"sourceVersion", "feature"}})["build"]["id"];
@@ -958,7 +1017,7 @@ TEST_F(CodeBuildTest, RepositorySourcesAreClonedAtTheirVersion) {
   EXPECT_EQ(build["resolvedSourceVersion"], feature);
   std::sort(observed_.source_files.begin(), observed_.source_files.end());
   ASSERT_GE(observed_.source_files.size(), 2u);
-  EXPECT_EQ(Env(requests_.back())["CODEBUILD_SOURCE_REPO_URL"], "file://" + repo.path());
+  EXPECT_EQ(Env(requests_.back())["CODEBUILD_SOURCE_REPO_URL"], server.Url("app.git"));
   EXPECT_EQ(Env(requests_.back())["CODEBUILD_SOURCE_VERSION"], "feature");
   EXPECT_EQ(observed_.codebuild_env["CODEBUILD_RESOLVED_SOURCE_VERSION"], feature);
   EXPECT_TRUE(std::count(observed_.source_files.begin(), observed_.source_files.end(), "feature.txt"));
@@ -971,6 +1030,91 @@ TEST_F(CodeBuildTest, RepositorySourcesAreClonedAtTheirVersion) {
   EXPECT_EQ(build["phases"][3]["contexts"][0],
             (Document{{"statusCode", "CLIENT_ERROR"},
                       {"message", "reference not found for primary source and source version no-such-branch"}}));
+}
+
+TEST_F(CodeBuildTest, RepositoryLocationsAreCloneUrlsAndVersionsAreNotOptions) {
+  Document p = NoSourceProject("app");
+  const std::string kExample = ", for example https://github.com/<owner>/<repository>.git.";
+  for (const std::string location :
+       {"file:///var/lib/gantry/codecommit/repos/x.git", "/var/lib/gantry/codecommit/repos/x.git", "../x.git",
+        "--upload-pack=touch /tmp/owned", "ssh://git@github.com/o/r.git", "git@github.com:o/r.git",
+        "ext::sh -c touch% /tmp/owned", "https://", "https:///path", "https://github.com/o/r .git"}) {
+    p["source"] = {{"type", "GITHUB"}, {"location", location}};
+    EXPECT_EQ(Error("CreateProject", p),
+              std::make_pair(std::string("InvalidInputException"),
+                             "Invalid source location: " + location +
+                                 ". The location of a GITHUB source is the repository's HTTPS clone URL" + kExample))
+        << location;
+  }
+  p["source"] = {{"type", "CODECOMMIT"}, {"location", "file:///srv/repos/x.git"}};
+  EXPECT_EQ(Error("CreateProject", p).second,
+            "Invalid source location: file:///srv/repos/x.git. The location of a CODECOMMIT source is the "
+            "repository's HTTPS clone URL, for example "
+            "https://git-codecommit.<region>.amazonaws.com/v1/repos/<repository>.");
+  p["source"] = {{"type", "GITHUB"}, {"location", "https://github.com/o/r.git"}};
+  p["sourceVersion"] = "--upload-pack=touch /tmp/owned";
+  EXPECT_EQ(Error("CreateProject", p),
+            std::make_pair(std::string("InvalidInputException"),
+                           std::string("Invalid source version: --upload-pack=touch /tmp/owned. The source version of "
+                                       "a GITHUB source is a branch, tag, commit ID or pull request (pr/<number>), "
+                                       "which cannot start with '-'.")));
+  p.erase("sourceVersion");
+  Ok("CreateProject", p);
+  EXPECT_EQ(Ok("CreateProject",
+               [&] {
+                 Document other = NoSourceProject("gantry-hosted");
+                 other["source"] = {{"type", "CODECOMMIT"}, {"location", "http://127.0.0.1:4566/v1/repos/x"}};
+                 return other;
+               }())["project"]["source"]["location"],
+            "http://127.0.0.1:4566/v1/repos/x");
+
+  EXPECT_EQ(
+      Error("UpdateProject", {{"name", "app"}, {"source", {{"type", "GITLAB"}, {"location", "/srv/x.git"}}}}).second,
+      "Invalid source location: /srv/x.git. The location of a GITLAB source is the repository's HTTPS clone URL, "
+      "for example https://gitlab.com/<group>/<repository>.git.");
+  EXPECT_EQ(Error("UpdateProject", {{"name", "app"}, {"sourceVersion", "-x"}}).first, "InvalidInputException");
+  EXPECT_EQ(Error("StartBuild", {{"projectName", "app"}, {"sourceLocationOverride", "file:///srv/x.git"}}).second,
+            "Invalid source location: file:///srv/x.git. The location of a GITHUB source is the repository's HTTPS "
+            "clone URL" +
+                kExample);
+  EXPECT_EQ(Error("StartBuild", {{"projectName", "app"}, {"sourceVersion", "--upload-pack=id"}}).first,
+            "InvalidInputException");
+  // An S3 source's version is an object version, not a git reference.
+  Document s3 = NoSourceProject("from-s3");
+  s3["source"] = {{"type", "S3"}, {"location", "in/src.zip"}};
+  s3["sourceVersion"] = "-not-a-git-ref";
+  Ok("CreateProject", s3);
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(CodeBuildTest, StoredBuildsMeetTheSourceChecksWhenTheyRun) {
+  // Builds stored before the checks (or written by hand) are refused when they fetch their source,
+  // before git runs.
+  Document p = NoSourceProject("app");
+  p["source"] = {{"type", "GITHUB"}, {"location", "https://github.com/o/r.git"}};
+  Ok("CreateProject", p);
+  std::string scope = std::string(kAccount) + "/" + kRegion;
+  std::string local = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  std::string option = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  ASSERT_TRUE(UpdateBuild(*store_, scope, local, [](Document& r) -> Status {
+                r["Build"]["source"]["location"] = "file:///srv/repos/x.git";
+                return Status::Ok();
+              }).ok());
+  ASSERT_TRUE(UpdateBuild(*store_, scope, option, [](Document& r) -> Status {
+                r["Build"]["sourceVersion"] = "--upload-pack=touch /tmp/owned";
+                return Status::Ok();
+              }).ok());
+  RunQueued();
+  Document build = Build(local);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(build["phases"][3]["contexts"][0]["message"],
+            "Invalid source location: file:///srv/repos/x.git for primary source and source version (default "
+            "branch)");
+  build = Build(option);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(build["phases"][3]["contexts"][0]["message"],
+            "Invalid source version: --upload-pack=touch /tmp/owned. The source version of a GITHUB source is a "
+            "branch, tag, commit ID or pull request (pr/<number>), which cannot start with '-'.");
 }
 
 TEST_F(CodeBuildTest, QueueLimitsAndQueuedTimeout) {
@@ -1087,6 +1231,155 @@ TEST_F(CodeBuildTest, RestartResolvesBuildsLeftInFlight) {
   EXPECT_EQ(Build(queued)["buildComplete"], false);
   RunQueued();
   EXPECT_EQ(Build(queued)["buildStatus"], "SUCCEEDED");
+}
+
+TEST_F(CodeBuildTest, StopBuildAsTheBuildIsClaimedStopsIt) {
+  // StopBuild lands just after the queue claimed the build (QUEUED ended, PROVISIONING begun: the
+  // claim's announcement), before the build runs: it is stopped, not run to the end.
+  Ok("CreateProject", NoSourceProject("app"));
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  bool stopped = false;
+  aws_.on_event = [&](const std::string& detail_type, const Document& detail) {
+    if (detail_type == "CodeBuild Build Phase Change" && detail.value("completed-phase", "") == "QUEUED") {
+      EXPECT_FALSE(Ok("StopBuild", {{"id", id}})["build"]["buildComplete"]);
+      stopped = true;
+    }
+  };
+  RunQueued();
+  ASSERT_TRUE(stopped);
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "STOPPED");
+  EXPECT_EQ(PhaseStatuses(build)["PROVISIONING"], "STOPPED");
+  EXPECT_TRUE(requests_.empty());  // the engine never ran
+}
+
+TEST_F(CodeBuildTest, StopRequestedInTheRecordIsHonouredAtTheNextPhase) {
+  // A stop persisted while the build runs (StopBuild writes StopRequested before it asks the running
+  // build to stop) is honoured at the next phase even when the request itself never arrived.
+  Ok("CreateProject", NoSourceProject("app"));
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  std::string scope = std::string(kAccount) + "/" + kRegion;
+  aws_.on_event = [&](const std::string& detail_type, const Document& detail) {
+    if (detail_type == "CodeBuild Build Phase Change" && detail.value("completed-phase", "") == "PROVISIONING") {
+      EXPECT_TRUE(UpdateBuild(*store_, scope, id, [](Document& r) -> Status {
+                    r["StopRequested"] = true;
+                    return Status::Ok();
+                  }).ok());
+    }
+  };
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "STOPPED");
+  EXPECT_EQ(PhaseStatuses(build)["BUILD"], "STOPPED");
+  EXPECT_EQ(PhaseStatuses(build).count("POST_BUILD"), 0u);
+}
+
+TEST_F(CodeBuildTest, TheRoleSecretKeyAndTokenAreMaskedInTheLog) {
+  Ok("CreateProject", NoSourceProject("app"));
+  Ok("StartBuild", {{"projectName", "app"}});
+  RunQueued();
+  ASSERT_EQ(requests_.size(), 1u);
+  std::map<std::string, runtime::EnvVar> env;
+  for (const runtime::EnvVar& v : requests_[0].codebuild_env) env[v.name] = v;
+  EXPECT_EQ(env["AWS_ACCESS_KEY_ID"].value.rfind("ASIA", 0), 0u);
+  EXPECT_FALSE(env["AWS_ACCESS_KEY_ID"].secret);
+  EXPECT_EQ(env["AWS_SECRET_ACCESS_KEY"].value, "secret");
+  EXPECT_TRUE(env["AWS_SECRET_ACCESS_KEY"].secret);
+  EXPECT_EQ(env["AWS_SESSION_TOKEN"].value, "token");
+  EXPECT_TRUE(env["AWS_SESSION_TOKEN"].secret);
+  EXPECT_FALSE(env["CODEBUILD_BUILD_ID"].secret);
+}
+
+TEST_F(CodeBuildTest, BuildspecPathsMayStartWithVersion) {
+  Document p = NoSourceProject("app");
+  p["source"] = {{"type", "S3"}, {"location", "in/src.zip"}, {"buildspec", "version-ci.yml"}};
+  Ok("CreateProject", p);
+  aws_.objects["in/src.zip"] = "";  // unreadable as a zip; the request is made before it is read
+  for (const std::string buildspec : {"version-ci.yml", "version: 0.2", "  version : 0.2", "{\"version\": 0.2}",
+                                      "versions/ci.yml", "version\nphases: {}"}) {
+    Ok("StartBuild", {{"projectName", "app"}, {"buildspecOverride", buildspec}});
+    RunQueued();
+    ASSERT_FALSE(requests_.empty());
+    bool path = buildspec == "version-ci.yml" || buildspec == "versions/ci.yml";
+    EXPECT_EQ(requests_.back().buildspec_path, path ? buildspec : "") << buildspec;
+    EXPECT_EQ(requests_.back().buildspec_inline, path ? "" : buildspec) << buildspec;
+  }
+}
+
+TEST_F(CodeBuildTest, AssumeRoleErrorsOtherThanDenialsAreReportedAsTheyAre) {
+  Ok("CreateProject", NoSourceProject("app"));
+  aws_.assume_error = Status::Unavailable("Rate exceeded", "Throttling");
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(build["phases"][2]["contexts"][0],
+            (Document{{"statusCode", "CLIENT_ERROR"},
+                      {"message", std::string("CodeBuild could not assume the service role ") + kRole +
+                                      ": Throttling: Rate exceeded"}}));
+  EXPECT_EQ(Error("CreateProject", NoSourceProject("other")).second, "Rate exceeded");
+  // A denial is CodeBuild's "not authorized".
+  aws_.assume_error = Status::PermissionDenied("not trusted", "AccessDenied");
+  id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  RunQueued();
+  EXPECT_EQ(Build(id)["phases"][2]["contexts"][0]["message"],
+            std::string("CodeBuild is not authorized to perform: sts:AssumeRole on ") + kRole);
+}
+
+TEST_F(CodeBuildTest, TheBuildDirectoryIsPrivate) {
+  store::testing::ScratchDirectory tmp;
+  // A service over `root` (the previous one, stopped, removed its own), started after `prepare`.
+  auto start_with = [&](const std::string& root, const std::function<void()>& prepare) {
+    Close();
+    work_root_ = root;
+    Open();
+    prepare();
+    return service_->Start();
+  };
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    return ::lstat(path.c_str(), &st) == 0 ? st.st_mode & 07777 : 0u;
+  };
+  // Made 0700 when missing; an existing one of this user is made 0700.
+  std::string root = tmp.path() + "/builds";
+  ASSERT_TRUE(start_with(root, [] {}).ok());
+  EXPECT_EQ(mode(root), 0700u);
+  ASSERT_TRUE(start_with(root, [&] {
+                ASSERT_EQ(::mkdir(root.c_str(), 0700), 0);
+                ASSERT_EQ(::chmod(root.c_str(), 0755), 0);
+              }).ok());
+  EXPECT_EQ(mode(root), 0700u);
+
+  // Writable by others: refused.
+  Status started = start_with(root, [&] {
+    ASSERT_EQ(::mkdir(root.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(root.c_str(), 0777), 0);
+  });
+  EXPECT_EQ(started.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(started.message(), "the build directory " + root +
+                                   " is writable by other users (mode 0777), who could change builds there; remove "
+                                   "it or set TMPDIR to a directory of your own");
+
+  // A symbolic link (to a directory somebody else chose): refused.
+  started = start_with(tmp.path() + "/link", [&] {
+    fs::create_directory(tmp.path() + "/elsewhere");
+    fs::create_directory_symlink(tmp.path() + "/elsewhere", tmp.path() + "/link");
+  });
+  EXPECT_EQ(started.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(started.message().find("(it must be a directory, not a symbolic link)"), std::string::npos)
+      << started.ToString();
+
+  // Another user's: refused (only root can make one here).
+  if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
+  started = start_with(root, [&] {
+    ::mkdir(root.c_str(), 0700);
+    ASSERT_EQ(::chmod(root.c_str(), 0700), 0);
+    ASSERT_EQ(::chown(root.c_str(), 65534, 65534), 0);
+  });
+  EXPECT_EQ(started.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(started.message(), "the build directory " + root +
+                                   " belongs to uid 65534, not to Gantry's user (uid 0), who could read and change "
+                                   "builds there; remove it or set TMPDIR to a directory of your own");
 }
 
 }  // namespace

@@ -71,9 +71,10 @@ std::vector<runtime::EnvVar> CodeBuildVariables(const BuildFacts& f) {
   add("AWS_DEFAULT_REGION", f.region);
   if (!f.home.empty()) add("HOME", f.home);
   if (!f.access_key_id.empty()) {
+    // The key id may be shown (it names the session); the secret key and the token are masked.
     add("AWS_ACCESS_KEY_ID", f.access_key_id);
-    add("AWS_SECRET_ACCESS_KEY", f.secret_access_key);
-    add("AWS_SESSION_TOKEN", f.session_token);
+    out.push_back({"AWS_SECRET_ACCESS_KEY", f.secret_access_key, runtime::EnvVarType::kPlaintext, true});
+    out.push_back({"AWS_SESSION_TOKEN", f.session_token, runtime::EnvVarType::kPlaintext, true});
   }
   if (!f.endpoint_url.empty()) add("AWS_ENDPOINT_URL", f.endpoint_url);
   return out;

@@ -47,6 +47,7 @@ struct BuildFacts {
   std::string session_token;
   std::string endpoint_url;
 };
+// The role's secret access key and session token are marked secret (masked in the build's log).
 std::vector<runtime::EnvVar> CodeBuildVariables(const BuildFacts& facts);
 
 // A project's (or StartBuild's) environmentVariables as the engine takes them.

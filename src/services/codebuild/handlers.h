@@ -31,6 +31,12 @@ StatusOr<std::string> CheckServiceRole(const CodeBuildDeps& deps, aws::RequestCo
 
 // Validation of the settings a project and StartBuild's overrides share, with CodeBuild's messages.
 Status ValidateSource(const aws::Document& source, bool secondary);
+// Whether a repository source's location is a clone URL Gantry fetches: http(s)://host/...
+bool IsCloneUrl(std::string_view location);
+// A repository source's version is a git reference, never an option (it cannot start with '-').
+Status ValidateSourceVersion(std::string_view source_type, std::string_view version);
+// The sourceVersion and secondarySourceVersions of a project or a build's settings.
+Status ValidateSourceVersions(const aws::Document& settings);
 Status ValidateArtifacts(const aws::Document& artifacts, bool secondary);
 Status ValidateEnvironment(const aws::Document& environment);
 Status ValidateEnvironmentVariables(const aws::Document& variables);

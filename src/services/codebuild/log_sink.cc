@@ -11,6 +11,7 @@ constexpr size_t kMaxBytes = 512 * 1024;
 constexpr auto kMaxAge = std::chrono::milliseconds(100);
 // CloudWatch Logs' event limit (256 KiB) less the per-event overhead it counts.
 constexpr size_t kMaxEventBytes = 256 * 1024 - 26;
+constexpr size_t kEventOverhead = 26;
 
 // The length of the longest prefix of s, at most n bytes, that does not cut a UTF-8 sequence.
 size_t Utf8Prefix(std::string_view s, size_t n) {
@@ -43,15 +44,33 @@ void BuildLogSink::Append(std::string_view line) {
   if (!send_) return;
   now = std::max(now, last_timestamp_);
   last_timestamp_ = now;
+  // A line that does not fit beside what waits for CloudWatch Logs is dropped (the file keeps it);
+  // the first line that fits again is preceded by the count of those dropped.
+  size_t events = line.empty() ? 1 : (line.size() + kMaxEventBytes - 1) / kMaxEventBytes;
+  size_t marker_bytes = dropped_lines_ > 0 ? kMaxDroppedMarkerBytes + kEventOverhead : 0;
+  if (!buffer_.empty() && buffered_bytes_ + marker_bytes + line.size() + events * kEventOverhead > kMaxPendingBytes) {
+    ++dropped_lines_;
+    return;
+  }
   if (buffer_.empty()) oldest_ = std::chrono::steady_clock::now();
+  PushDroppedMarker(now);
   do {
     size_t n = Utf8Prefix(line, kMaxEventBytes);
     if (n == 0) n = std::min(line.size(), kMaxEventBytes);
     buffer_.push_back({now, std::string(line.substr(0, n))});
-    buffered_bytes_ += n + 26;
+    buffered_bytes_ += n + kEventOverhead;
     line.remove_prefix(n);
   } while (!line.empty());
   if (buffer_.size() >= kMaxLines || buffered_bytes_ >= kMaxBytes) wake_.notify_one();
+}
+
+void BuildLogSink::PushDroppedMarker(int64_t timestamp) {
+  if (dropped_lines_ == 0) return;
+  std::string marker = "log output dropped: " + std::to_string(dropped_lines_) +
+                       " lines (more than 8 MiB of output was waiting for CloudWatch Logs)";
+  buffered_bytes_ += marker.size() + kEventOverhead;
+  buffer_.push_back({timestamp, std::move(marker)});
+  dropped_lines_ = 0;
 }
 
 void BuildLogSink::Loop() {
@@ -84,8 +103,9 @@ void BuildLogSink::Flush() {
   while (at < lines.size()) {
     aws::Document events = aws::Document::array();
     size_t bytes = 0;
-    while (at < lines.size() && events.size() < kMaxLines * 10 && bytes + lines[at].message.size() + 26 <= 1048576) {
-      bytes += lines[at].message.size() + 26;
+    while (at < lines.size() && events.size() < kMaxLines * 10 &&
+           bytes + lines[at].message.size() + kEventOverhead <= 1048576) {
+      bytes += lines[at].message.size() + kEventOverhead;
       events.push_back({{"timestamp", lines[at].timestamp}, {"message", std::move(lines[at].message)}});
       ++at;
     }
@@ -105,6 +125,10 @@ void BuildLogSink::Close() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    PushDroppedMarker(last_timestamp_);
+  }
   if (send_) Flush();
   std::lock_guard lock(mu_);
   if (file_ != nullptr) {

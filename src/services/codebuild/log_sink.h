@@ -1,7 +1,9 @@
 // A build's output on its way to CloudWatch Logs: lines are buffered as they come and sent in
 // batches (PutLogEvents) by a flusher thread when 1,000 lines, 512 KiB or 100 ms of output have
 // gathered, never one call per line; every line is also appended to a file, the whole log that
-// S3 logs upload at the end. Lines longer than a log event may be are split.
+// S3 logs upload at the end. Lines longer than a log event may be are split. At most 8 MiB wait to
+// be sent: lines beyond that are dropped from CloudWatch Logs (not from the file), never waited
+// for, and one line "log output dropped: N lines (...)" takes their place once there is room.
 //
 // Thread-safety: Append may be called from any thread while the sink is open; Start and Close are
 // called from the build's thread. The send function runs on the flusher thread (and in Close).
@@ -49,6 +51,13 @@ class BuildLogSink {
   void Loop();
   // Takes the buffer and sends it (the caller holds no lock).
   void Flush();
+  // Buffers the line counting the lines dropped since the last one, if any (mu_ held).
+  void PushDroppedMarker(int64_t timestamp);
+
+  // What may wait to be sent, in CloudWatch Logs' bytes (message plus 26 per event).
+  static constexpr size_t kMaxPendingBytes = 8 * 1024 * 1024;
+  // Room kept for the dropped-lines line beside kMaxPendingBytes.
+  static constexpr size_t kMaxDroppedMarkerBytes = 128;
 
   const Clock* clock_;
   SendFn send_;
@@ -57,6 +66,7 @@ class BuildLogSink {
   std::condition_variable wake_;
   std::vector<Line> buffer_;
   size_t buffered_bytes_ = 0;
+  uint64_t dropped_lines_ = 0;  // since the last dropped-lines line
   std::chrono::steady_clock::time_point oldest_;
   int64_t last_timestamp_ = 0;
   bool closing_ = false;

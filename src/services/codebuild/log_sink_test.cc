@@ -71,6 +71,27 @@ TEST(BuildLogSinkTest, SplitsLinesLongerThanAnEventAndKeepsTheWholeLog) {
   EXPECT_EQ(whole, big + "\nafter\n");
 }
 
+TEST(BuildLogSinkTest, OutputBeyondWhatMayWaitIsDroppedWithOneLineSayingSo) {
+  // Nothing sends while the lines come (no flusher): 8 MiB wait, the rest is dropped and counted
+  // in one line; the file keeps everything.
+  FakeClock clock;
+  Sent sent;
+  store::testing::ScratchDirectory dir;
+  BuildLogSink sink(&clock, Recorder(sent), dir.File("log"));
+  const std::string line(1000, 'x');
+  constexpr int kLines = 10000;
+  for (int i = 0; i < kLines; ++i) sink.Append(line);
+  sink.Close();
+  const size_t kept = (8u << 20) / (line.size() + 26);  // CloudWatch Logs counts 26 bytes per event
+  ASSERT_EQ(sent.messages.size(), kept + 1);
+  EXPECT_EQ(sent.messages[kept - 1], line);
+  EXPECT_EQ(sent.messages[kept], "log output dropped: " + std::to_string(kLines - kept) +
+                                     " lines (more than 8 MiB of output was waiting for CloudWatch Logs)");
+  std::ifstream in(dir.File("log"));
+  std::string whole((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(whole.size(), kLines * (line.size() + 1));
+}
+
 TEST(BuildLogSinkTest, WithoutCloudWatchOnlyTheFileIsWritten) {
   FakeClock clock;
   store::testing::ScratchDirectory dir;

@@ -61,19 +61,22 @@ StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, const s
 
   CommandResult result;
   Status stopped;
+  // Why to stop waiting for the command, if it is time: cancelled or past the deadline.
+  auto interrupted = [&]() -> Status {
+    if (cancel != nullptr && cancel->load()) return Status::Unavailable(argv[0] + " was stopped");
+    if (std::chrono::steady_clock::now() >= deadline) return Status::Unavailable(argv[0] + " did not finish in time");
+    return Status::Ok();
+  };
   char buffer[8192];
   while (true) {
-    if (cancel != nullptr && cancel->load()) {
-      stopped = Status::Unavailable(argv[0] + " was stopped");
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      stopped = Status::Unavailable(argv[0] + " did not finish in time");
-      break;
-    }
+    stopped = interrupted();
+    if (!stopped.ok()) break;
     pollfd fd{pipe_fds[0], POLLIN, 0};
     int ready = ::poll(&fd, 1, 100);
-    if (ready < 0 && errno != EINTR) break;
+    if (ready < 0 && errno != EINTR) {
+      stopped = Status::Internal("cannot read the output of " + argv[0] + ": poll: " + std::strerror(errno));
+      break;
+    }
     if (ready <= 0) continue;
     ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
@@ -81,11 +84,25 @@ StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, const s
     if (result.output.size() < kMaxOutput) result.output.append(buffer, static_cast<size_t>(n));
   }
   ::close(pipe_fds[0]);
-  if (!stopped.ok()) ::kill(-pid, SIGKILL);
+  // The command may outlive its output (it closed or handed on its stdout and stderr): it is
+  // waited for under the same deadline and cancellation.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (stopped.ok()) {
+    pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+    if (reaped == pid) break;
+    if (reaped < 0 && errno != EINTR) {
+      stopped = Status::Internal("cannot wait for " + argv[0] + ": " + std::strerror(errno));
+      break;
+    }
+    stopped = interrupted();
+    if (stopped.ok()) ::usleep(10000);
   }
-  if (!stopped.ok()) return stopped;
+  if (!stopped.ok()) {
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return stopped;
+  }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }

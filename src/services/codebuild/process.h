@@ -17,8 +17,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr interleaved (the first 1 MiB)
 };
 
-// Runs argv[0] (looked up on PATH) in cwd with exactly `env`. Unavailable when the deadline passed
-// or it was cancelled (the group is killed), Internal when it could not start.
+// Runs argv[0] (looked up on PATH) in cwd with exactly `env`, until it has exited (not only closed
+// its output). Unavailable when the deadline passed or it was cancelled, Internal when it could not
+// start or its output or exit could not be read; in both cases the group is killed and reaped.
 StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::string& cwd,
                                    const std::vector<std::string>& env, std::chrono::steady_clock::time_point deadline,
                                    const std::atomic<bool>* cancel);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <thread>
 
 namespace gantry::services::codebuild {
 namespace {
@@ -32,6 +33,28 @@ TEST(RunCommandTest, CancelKillsTheGroup) {
   EXPECT_EQ(result.status().code(), StatusCode::kUnavailable);
   auto late = RunCommand({"sleep", "60"}, "/", Env(), steady_clock::now(), nullptr);
   EXPECT_EQ(late.status().message(), "sleep did not finish in time");
+}
+
+TEST(RunCommandTest, ACommandThatClosedItsOutputIsStillBoundByTheDeadline) {
+  // It keeps running after its stdout and stderr are closed: the deadline and a cancellation still
+  // end it, rather than a wait for its exit without either.
+  auto late = RunCommand({"sh", "-c", "exec >/dev/null 2>&1; sleep 20"}, "/", Env(),
+                         steady_clock::now() + std::chrono::milliseconds(200), nullptr);
+  EXPECT_EQ(late.status().message(), "sh did not finish in time");
+  std::atomic<bool> cancel{false};
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel = true;
+  });
+  auto cancelled = RunCommand({"sh", "-c", "exec >/dev/null 2>&1; sleep 20"}, "/", Env(),
+                              steady_clock::now() + std::chrono::seconds(60), &cancel);
+  canceller.join();
+  EXPECT_EQ(cancelled.status().message(), "sh was stopped");
+  // One that exits after closing its output is waited for and its exit code kept.
+  auto exited = RunCommand({"sh", "-c", "exec >/dev/null 2>&1; sleep 0.2; exit 4"}, "/", Env(),
+                           steady_clock::now() + std::chrono::seconds(30), nullptr);
+  ASSERT_TRUE(exited.ok()) << exited.status().ToString();
+  EXPECT_EQ(exited->exit_code, 4);
 }
 
 TEST(KillBuildProcessesTest, KillsOnlyTheBuildsProcesses) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/common/arn.h"
+#include "core/common/strings.h"
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/build_events.h"
 #include "services/codebuild/handlers.h"
@@ -22,6 +23,15 @@ const std::set<std::string, std::less<>> kRepositoryTypes = {"CODECOMMIT", "GITH
 bool IsLambdaCompute(std::string_view compute) { return compute.rfind("BUILD_LAMBDA_", 0) == 0; }
 bool IsLambdaEnvironment(std::string_view type) {
   return type == "LINUX_LAMBDA_CONTAINER" || type == "ARM_LAMBDA_CONTAINER";
+}
+
+// An example of each repository type's clone URL, for the messages of locations Gantry refuses.
+std::string_view CloneUrlExample(std::string_view type) {
+  if (type == "CODECOMMIT") return "https://git-codecommit.<region>.amazonaws.com/v1/repos/<repository>";
+  if (type == "GITHUB") return "https://github.com/<owner>/<repository>.git";
+  if (type == "BITBUCKET") return "https://bitbucket.org/<workspace>/<repository>.git";
+  if (type == "GITLAB") return "https://gitlab.com/<group>/<repository>.git";
+  return "https://<host>/<owner>/<repository>.git";
 }
 
 Status CheckIdentifier(const std::string& identifier) {
@@ -77,6 +87,7 @@ StatusOr<Document> ApplyProjectInput(const CodeBuildDeps& deps, aws::RequestCont
   }
 
   GANTRY_RETURN_IF_ERROR(ValidateSource(project["source"], false));
+  GANTRY_RETURN_IF_ERROR(ValidateSourceVersions(project));
   std::set<std::string> identifiers;
   for (const Document& s : project["secondarySources"]) {
     GANTRY_RETURN_IF_ERROR(ValidateSource(s, true));
@@ -268,6 +279,14 @@ Status ValidateSource(const Document& source, bool secondary) {
   if (type == "S3" || kRepositoryTypes.count(type)) {
     if (location.empty()) return InvalidInput("Project source location is required");
   }
+  // Gantry clones repositories itself: only a clone URL over HTTP(S), never a path or file:// URL
+  // on Gantry's host (which would read any repository there, CodeCommit's included, around the
+  // role's permissions) nor another transport.
+  if (kRepositoryTypes.count(type) && !IsCloneUrl(location)) {
+    return InvalidInput("Invalid source location: " + location + ". The location of a " + type +
+                        " source is the repository's HTTPS clone URL, for example " +
+                        std::string(CloneUrlExample(type)) + ".");
+  }
   if (type == "S3") {
     S3Object object = ParseS3Location(location);
     if (object.bucket.empty() || object.key.empty()) {
@@ -277,6 +296,44 @@ Status ValidateSource(const Document& source, bool secondary) {
   }
   if (source.value("reportBuildStatus", false) && (type == "S3" || type == "CODECOMMIT" || type == "NO_SOURCE")) {
     return InvalidInput("Invalid input: reportBuildStatus is not supported for source type " + type);
+  }
+  return Status::Ok();
+}
+
+bool IsCloneUrl(std::string_view location) {
+  std::string scheme = ToLower(location.substr(0, location.find("://")));
+  if ((scheme != "https" && scheme != "http") || location.size() <= scheme.size() + 3) return false;
+  for (char c : location) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return false;
+  }
+  std::string_view authority = location.substr(scheme.size() + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return !authority.empty() && authority.front() != ':';
+}
+
+Status ValidateSourceVersion(std::string_view source_type, std::string_view version) {
+  if (!kRepositoryTypes.count(source_type) || version.empty()) return Status::Ok();
+  bool control = std::any_of(version.begin(), version.end(),
+                             [](char c) { return static_cast<unsigned char>(c) < ' ' || c == 0x7f; });
+  if (version.front() == '-' || control) {
+    return InvalidInput("Invalid source version: " + std::string(version) + ". The source version of a " +
+                        std::string(source_type) +
+                        " source is a branch, tag, commit ID or pull request (pr/<number>), which cannot start "
+                        "with '-'.");
+  }
+  return Status::Ok();
+}
+
+Status ValidateSourceVersions(const Document& settings) {
+  GANTRY_RETURN_IF_ERROR(ValidateSourceVersion(settings.value("source", Document::object()).value("type", ""),
+                                               settings.value("sourceVersion", "")));
+  for (const Document& version : settings.value("secondarySourceVersions", Document::array())) {
+    std::string identifier = version.value("sourceIdentifier", "");
+    for (const Document& source : settings.value("secondarySources", Document::array())) {
+      if (source.value("sourceIdentifier", "") != identifier) continue;
+      GANTRY_RETURN_IF_ERROR(ValidateSourceVersion(source.value("type", ""), version.value("sourceVersion", "")));
+    }
   }
   return Status::Ok();
 }
@@ -364,7 +421,12 @@ StatusOr<std::string> CheckServiceRole(const CodeBuildDeps& deps, aws::RequestCo
   GANTRY_RETURN_IF_ERROR(ctx.Authorize("iam:PassRole", arn));
   Document assume = {{"RoleArn", arn}, {"RoleSessionName", "AWSCodeBuild-validation"}, {"DurationSeconds", 900}};
   auto assumed = deps.client->Call(ServicePrincipal(ctx.account_id), "sts", "AssumeRole", assume, ctx.region);
-  if (!assumed.ok()) return InvalidInput("CodeBuild is not authorized to perform: sts:AssumeRole on " + arn);
+  if (!assumed.ok()) {
+    // STS denies roles that do not trust CodeBuild and roles that do not exist alike; anything else
+    // is STS's own error, passed on.
+    if (assumed.status().code() != StatusCode::kPermissionDenied) return assumed.status();
+    return InvalidInput("CodeBuild is not authorized to perform: sts:AssumeRole on " + arn);
+  }
   return arn;
 }
 

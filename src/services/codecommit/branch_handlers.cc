@@ -112,15 +112,29 @@ StatusOr<Document> DeleteBranch(const CodeCommitDeps& deps, aws::RequestContext&
                                           "another branch the default first.",
                                       "DefaultBranchCannotBeDeletedException");
   }
-  StatusOr<git_oid> target = BranchTarget(repo.git.get(), branch);
   // AWS answers a branch that does not exist with an empty result.
-  if (!target.ok() && target.status().aws_code() == "BranchDoesNotExistException") return Document::object();
+  auto missing = [](const StatusOr<git_oid>& target) {
+    return !target.ok() && target.status().aws_code() == "BranchDoesNotExistException";
+  };
+  if (StatusOr<git_oid> exists = BranchTarget(repo.git.get(), branch); missing(exists)) return Document::object();
+  // The tip is read under the ref's lock (git's own, which pushes take too), so the commit deleted
+  // is the one reported and published.
+  const std::string ref_name = "refs/heads/" + branch;
+  git_transaction* raw_tx = nullptr;
+  GANTRY_RETURN_IF_ERROR(git::Check(git_transaction_new(&raw_tx, repo.git.get()), "deleting branch " + branch));
+  std::unique_ptr<git_transaction, git::Free<git_transaction_free>> tx(raw_tx);
+  int rc = git_transaction_lock_ref(tx.get(), ref_name.c_str());
+  if (rc == GIT_ELOCKED) {
+    return Status::Conflict("The branch " + branch + " cannot be deleted because it is being updated (a push or a "
+                            "merge is in progress). Wait a few moments, and then try again.",
+                            "ConcurrentReferenceUpdateException");
+  }
+  GANTRY_RETURN_IF_ERROR(git::Check(rc, "locking branch " + branch));
+  StatusOr<git_oid> target = BranchTarget(repo.git.get(), branch);
+  if (missing(target)) return Document::object();
   if (!target.ok()) return target.status();
-  git_reference* ref = nullptr;
-  GANTRY_RETURN_IF_ERROR(git::Check(git_reference_lookup(&ref, repo.git.get(), ("refs/heads/" + branch).c_str()),
-                                    "reading branch " + branch));
-  git::Reference owned(ref);
-  GANTRY_RETURN_IF_ERROR(git::Check(git_reference_delete(ref), "deleting branch " + branch));
+  GANTRY_RETURN_IF_ERROR(git::Check(git_transaction_remove(tx.get(), ref_name.c_str()), "deleting branch " + branch));
+  GANTRY_RETURN_IF_ERROR(git::Check(git_transaction_commit(tx.get()), "deleting branch " + branch));
   std::string commit = git::OidHex(*target);
   PublishReferenceChanges(deps, repo.record.doc, {{"refs/heads/" + branch, "", commit}}, ctx.principal.arn);
   return Document{{"deletedBranch", {{"branchName", branch}, {"commitId", commit}}}};
@@ -226,12 +240,9 @@ StatusOr<Document> GetDifferences(const CodeCommitDeps& deps, aws::RequestContex
   }
   size_t start = 0;
   if (input.contains("NextToken")) {
-    std::optional<std::string> decoded = Base64Decode(Str(input, "NextToken"));
-    if (!decoded || decoded->rfind("d:", 0) != 0 || decoded->size() < 3 ||
-        decoded->find_first_not_of("0123456789", 2) != std::string::npos) {
-      return Status::InvalidArgument("The NextToken is not valid.", "InvalidContinuationTokenException");
-    }
-    start = std::stoull(decoded->substr(2));
+    std::optional<size_t> offset = OffsetToken(Str(input, "NextToken"), "d:");
+    if (!offset) return Status::InvalidArgument("The NextToken is not valid.", "InvalidContinuationTokenException");
+    start = *offset;
   }
   GANTRY_ASSIGN_OR_RETURN(git::Commit after, ResolveCommit(repo.git.get(), Str(input, "afterCommitSpecifier")));
   git::Commit before;
@@ -289,6 +300,7 @@ StatusOr<Document> GetDifferences(const CodeCommitDeps& deps, aws::RequestContex
     }
   }
   Document page = Document::array();
+  start = std::min(start, differences.size());
   for (size_t i = start; i < differences.size() && page.size() < static_cast<size_t>(max_results); ++i) {
     page.push_back(differences[i]);
   }

@@ -5,7 +5,7 @@
 // (pull requests, comments, approvals, merges); git's smart HTTP protocol is served at
 // /v1/repos/<name> through ServeHttp.
 //
-// Handlers and ServeHttp are thread-safe (each request opens its own libgit2 repository).
+// Handlers, ServeHttp and ServeAdmin are thread-safe (each request opens its own libgit2 repository).
 #pragma once
 
 #include <functional>
@@ -38,8 +38,12 @@ class CodeCommitService final : public aws::Service {
 
   std::string_view name() const override { return "codecommit"; }
   void RegisterHandlers(aws::HandlerTable& table) override;
-  // Installs the git hooks and empties the spool left by a previous run.
+  // Installs the git hooks, empties the spool left by a previous run and publishes the pushes it
+  // left unpublished (ReplayPendingPushes).
   Status Start() override;
+  // GET /_gantry/codecommit/trigger-deliveries: the last delivery outcome of each trigger.
+  bool ServeAdmin(std::string_view subpath, const http::Request& request, const std::string& account_id,
+                  const std::string& region, http::Response& response) override;
   // Git smart HTTP at /v1/repos/<name>/...
   bool ServeHttp(http::Request& request, const aws::HttpServeContext& context, http::Response& response) override;
 

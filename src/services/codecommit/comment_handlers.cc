@@ -221,8 +221,9 @@ StatusOr<Document> StoreComment(const CodeCommitDeps& deps, const std::string& s
   return out;
 }
 
-std::string PullRequestIndexPrefix(const std::string& pull_request_id) {
-  return "pr/" + Padded(std::stoll(pull_request_id)) + "/";
+StatusOr<std::string> PullRequestIndexPrefix(const std::string& pull_request_id) {
+  GANTRY_ASSIGN_OR_RETURN(std::string key, PullRequestKey(pull_request_id));
+  return "pr/" + key + "/";
 }
 
 std::string CommitIndexPrefix(const Document& c) {
@@ -300,9 +301,9 @@ StatusOr<Document> PostCommentForPullRequest(const CodeCommitDeps& deps, aws::Re
                       {"repositoryId", repository.doc.value("repositoryId", "")},
                       {"pullRequestId", pr.doc.value("pullRequestId", "")}};
   GANTRY_RETURN_IF_ERROR(FillContext(repo.get(), input, true, comment));
+  GANTRY_ASSIGN_OR_RETURN(std::string prefix, PullRequestIndexPrefix(pr.doc.value("pullRequestId", "")));
   bool existing = false;
-  GANTRY_ASSIGN_OR_RETURN(comment, StoreComment(deps, scope, comment, PullRequestIndexPrefix(pr.doc.value("pullRequestId", "")),
-                                                input, existing));
+  GANTRY_ASSIGN_OR_RETURN(comment, StoreComment(deps, scope, comment, prefix, input, existing));
   if (!existing) PublishCommentEvent(deps, comment, repository.doc, "commentOnPullRequestCreated", ctx.principal.arn);
   Document out = ContextShape(comment);
   out["comment"] = CommentShape(comment);
@@ -312,6 +313,7 @@ StatusOr<Document> PostCommentForPullRequest(const CodeCommitDeps& deps, aws::Re
 StatusOr<Document> GetCommentsForPullRequest(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
   const std::string scope = ctx.Scope();
   GANTRY_ASSIGN_OR_RETURN(store::Record pr, RequirePullRequest(*deps.store, scope, Str(input, "pullRequestId")));
+  GANTRY_RETURN_IF_ERROR(AuthorizeOnRepository(*deps.store, ctx, pr.doc));
   const std::string before = Str(input, "beforeCommitId");
   const std::string after = Str(input, "afterCommitId");
   if (input.contains("repositoryName")) {
@@ -326,8 +328,9 @@ StatusOr<Document> GetCommentsForPullRequest(const CodeCommitDeps& deps, aws::Re
                                      "CommitIdRequiredException");
     }
   }
+  GANTRY_ASSIGN_OR_RETURN(std::string prefix, PullRequestIndexPrefix(pr.doc.value("pullRequestId", "")));
   GANTRY_ASSIGN_OR_RETURN(Document listed,
-                          ListGrouped(deps, scope, PullRequestIndexPrefix(pr.doc.value("pullRequestId", "")), input,
+                          ListGrouped(deps, scope, prefix, input,
                                       [&](const Document& c) {
                                         return (before.empty() || c.value("beforeCommitId", "") == before) &&
                                                (after.empty() || c.value("afterCommitId", "") == after);
@@ -385,17 +388,19 @@ StatusOr<Document> GetCommentsForComparedCommit(const CodeCommitDeps& deps, aws:
 
 // --- Single comments ----------------------------------------------------------------------------
 
-StatusOr<store::Record> RequireComment(const CodeCommitDeps& deps, const std::string& scope, const std::string& id) {
+// The comment, once the caller is authorized on its repository (AuthorizeOnRepository).
+StatusOr<store::Record> RequireComment(const CodeCommitDeps& deps, const aws::RequestContext& ctx, const std::string& id) {
   if (id.empty()) {
     return Status::InvalidArgument("The comment ID is missing or null. A comment ID is required.",
                                    "CommentIdRequiredException");
   }
-  GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> comment, deps.store->Get(kCommentTable, scope, id));
+  GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> comment, deps.store->Get(kCommentTable, ctx.Scope(), id));
   if (!comment) {
     return Status::NotFound("No comment exists with the ID " + id + ". Verify that you have used the correct ID, and "
                             "then try again.",
                             "CommentDoesNotExistException");
   }
+  GANTRY_RETURN_IF_ERROR(AuthorizeOnRepository(*deps.store, ctx, comment->doc));
   return std::move(*comment);
 }
 
@@ -406,7 +411,7 @@ Status CommentDeleted(const std::string& id) {
 }
 
 StatusOr<Document> GetComment(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_ASSIGN_OR_RETURN(store::Record comment, RequireComment(deps, ctx.Scope(), Str(input, "commentId")));
+  GANTRY_ASSIGN_OR_RETURN(store::Record comment, RequireComment(deps, ctx, Str(input, "commentId")));
   if (comment.doc.value("deleted", false)) return CommentDeleted(comment.key);
   return Document{{"comment", CommentShape(comment.doc)}};
 }
@@ -440,7 +445,7 @@ void PublishUpdated(const CodeCommitDeps& deps, const std::string& scope, const 
 StatusOr<Document> UpdateComment(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
   const std::string content = Str(input, "content");
   GANTRY_RETURN_IF_ERROR(ValidateContent(content));
-  GANTRY_ASSIGN_OR_RETURN(store::Record existing, RequireComment(deps, ctx.Scope(), Str(input, "commentId")));
+  GANTRY_ASSIGN_OR_RETURN(store::Record existing, RequireComment(deps, ctx, Str(input, "commentId")));
   GANTRY_ASSIGN_OR_RETURN(Document comment, ChangeComment(deps, ctx.Scope(), existing.key, [&](Document& c) {
     if (c.value("authorArn", "") != ctx.principal.arn) {
       return Status::PermissionDenied("You cannot modify comment " + existing.key +
@@ -455,7 +460,7 @@ StatusOr<Document> UpdateComment(const CodeCommitDeps& deps, aws::RequestContext
 }
 
 StatusOr<Document> DeleteCommentContent(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  GANTRY_ASSIGN_OR_RETURN(store::Record existing, RequireComment(deps, ctx.Scope(), Str(input, "commentId")));
+  GANTRY_ASSIGN_OR_RETURN(store::Record existing, RequireComment(deps, ctx, Str(input, "commentId")));
   GANTRY_ASSIGN_OR_RETURN(Document comment, ChangeComment(deps, ctx.Scope(), existing.key, [&](Document& c) {
     c["content"] = "";
     c["deleted"] = true;
@@ -468,7 +473,7 @@ StatusOr<Document> PostCommentReply(const CodeCommitDeps& deps, aws::RequestCont
   const std::string scope = ctx.Scope();
   const std::string content = Str(input, "content");
   GANTRY_RETURN_IF_ERROR(ValidateContent(content));
-  GANTRY_ASSIGN_OR_RETURN(store::Record parent, RequireComment(deps, scope, Str(input, "inReplyTo")));
+  GANTRY_ASSIGN_OR_RETURN(store::Record parent, RequireComment(deps, ctx, Str(input, "inReplyTo")));
   const double now = ToEpochSeconds(deps.clock->Now());
   Document reply = ContextShape(parent.doc);
   reply["repositoryId"] = parent.doc.value("repositoryId", "");
@@ -479,8 +484,10 @@ StatusOr<Document> PostCommentReply(const CodeCommitDeps& deps, aws::RequestCont
   reply["lastModifiedDate"] = now;
   reply["authorArn"] = ctx.principal.arn;
   reply["deleted"] = false;
-  const std::string prefix = reply.contains("pullRequestId") ? PullRequestIndexPrefix(reply.value("pullRequestId", ""))
-                                                             : CommitIndexPrefix(reply);
+  std::string prefix = CommitIndexPrefix(reply);
+  if (reply.contains("pullRequestId")) {
+    GANTRY_ASSIGN_OR_RETURN(prefix, PullRequestIndexPrefix(reply.value("pullRequestId", "")));
+  }
   bool existing = false;
   GANTRY_ASSIGN_OR_RETURN(reply, StoreComment(deps, scope, reply, prefix, input, existing));
   if (!existing) PublishUpdated(deps, scope, reply, ctx.principal.arn);

@@ -32,6 +32,20 @@ Status FileTooLarge(const std::string& what) {
                                  "FileTooLargeException");
 }
 
+// The size of a blob from its object header, without reading (inflating) its content; nullopt when
+// the object does not exist or is not a blob.
+StatusOr<std::optional<size_t>> BlobSize(git_repository* repo, const git_oid& id) {
+  git_odb* raw = nullptr;
+  GANTRY_RETURN_IF_ERROR(git::Check(git_repository_odb(&raw, repo), "opening the object database"));
+  git::Odb odb(raw);
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  int rc = git_odb_read_header(&size, &type, odb.get(), &id);
+  if (rc == GIT_ENOTFOUND || (rc == 0 && type != GIT_OBJECT_BLOB)) return std::optional<size_t>();
+  if (rc < 0) return git::Error(rc, "reading the header of object " + git::OidHex(id));
+  return std::optional<size_t>(size);
+}
+
 // The commit named by commitSpecifier, or the default branch's tip when there is none.
 StatusOr<git::Commit> CommitOf(git_repository* repo, const Document& input) {
   if (input.contains("commitSpecifier")) return ResolveCommit(repo, Str(input, "commitSpecifier"));
@@ -47,14 +61,17 @@ StatusOr<Document> GetBlob(const CodeCommitDeps& deps, aws::RequestContext& ctx,
   if (!git::ParseOid(id, oid)) {
     return Status::InvalidArgument("The blob ID " + id + " is not a full blob ID.", "InvalidBlobIdException");
   }
-  git_blob* blob = nullptr;
-  if (git_blob_lookup(&blob, repo.git.get(), &oid) != 0) {
+  auto does_not_exist = [&] {
     return Status::NotFound("The blob " + id + " does not exist in the repository.", "BlobIdDoesNotExistException");
-  }
+  };
+  GANTRY_ASSIGN_OR_RETURN(std::optional<size_t> size, BlobSize(repo.git.get(), oid));
+  if (!size) return does_not_exist();
+  if (*size > kMaxFileBytes) return FileTooLarge("The blob " + id);
+  git_blob* blob = nullptr;
+  if (git_blob_lookup(&blob, repo.git.get(), &oid) != 0) return does_not_exist();
   git::Blob owned(blob);
-  size_t size = static_cast<size_t>(git_blob_rawsize(blob));
-  if (size > kMaxFileBytes) return FileTooLarge("The blob " + id);
-  return Document{{"content", Binary(static_cast<const char*>(git_blob_rawcontent(blob)), size)}};
+  return Document{{"content", Binary(static_cast<const char*>(git_blob_rawcontent(blob)),
+                                     static_cast<size_t>(git_blob_rawsize(blob)))}};
 }
 
 StatusOr<Document> GetFile(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
@@ -74,12 +91,13 @@ StatusOr<Document> GetFile(const CodeCommitDeps& deps, aws::RequestContext& ctx,
   if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
     return Status::NotFound("The path " + path + " is not a file.", "FileDoesNotExistException");
   }
+  GANTRY_ASSIGN_OR_RETURN(std::optional<size_t> header_size, BlobSize(repo.git.get(), *git_tree_entry_id(entry)));
+  if (header_size && *header_size > kMaxFileBytes) return FileTooLarge("The file " + path);
   git_blob* blob = nullptr;
   GANTRY_RETURN_IF_ERROR(
       git::Check(git_blob_lookup(&blob, repo.git.get(), git_tree_entry_id(entry)), "reading " + path));
   git::Blob blob_owned(blob);
   size_t size = static_cast<size_t>(git_blob_rawsize(blob));
-  if (size > kMaxFileBytes) return FileTooLarge("The file " + path);
   return Document{{"commitId", git::OidHex(*git_commit_id(commit.get()))},
                   {"blobId", git::OidHex(*git_tree_entry_id(entry))},
                   {"filePath", path},

@@ -36,6 +36,7 @@ using Blob = std::unique_ptr<git_blob, Free<git_blob_free>>;
 using Object = std::unique_ptr<git_object, Free<git_object_free>>;
 using Reference = std::unique_ptr<git_reference, Free<git_reference_free>>;
 using ReferenceIterator = std::unique_ptr<git_reference_iterator, Free<git_reference_iterator_free>>;
+using BranchIterator = std::unique_ptr<git_branch_iterator, Free<git_branch_iterator_free>>;
 using Signature = std::unique_ptr<git_signature, Free<git_signature_free>>;
 using Index = std::unique_ptr<git_index, Free<git_index_free>>;
 using TreeBuilder = std::unique_ptr<git_treebuilder, Free<git_treebuilder_free>>;

@@ -1,9 +1,12 @@
 // Merges: conflict detection (GetMergeConflicts, DescribeMergeConflicts, BatchDescribeMergeConflicts,
 // GetMergeOptions, GetMergeCommit), merging branches (MergeBranchesBy*, CreateUnreferencedMergeCommit)
-// and merging pull requests (MergePullRequestBy*). The git work is merge.h's; a merge that moves a
-// branch does so with a compare-and-swap on the branch's tip and then publishes the ref change like
-// a push (PublishReferenceChanges).
+// and merging pull requests (MergePullRequestBy*). The git work is merge.h's. A merge that moves a
+// branch reads the branch's tip once, before the merge is computed, moves the branch only forward
+// (the merge must contain that tip) and with a compare-and-swap expecting exactly that tip, so a
+// push or merge in between makes it fail (ConcurrentReferenceUpdateException) rather than be
+// overwritten; then it publishes the ref change like a push (PublishReferenceChanges).
 #include <algorithm>
+#include <charconv>
 
 #include "core/common/strings.h"
 #include "services/codecommit/commits.h"
@@ -148,11 +151,11 @@ StatusOr<CommitInfo> CommitInfoFrom(const CodeCommitDeps& deps, const aws::Reque
 }
 
 // Moves branch (a full ref) from expected to target; ConcurrentReferenceUpdateException when it
-// moved meanwhile.
+// moved meanwhile or is being moved (a push holds its lock).
 Status MoveBranch(git_repository* repo, const std::string& branch, const git_oid& target, const git_oid& expected) {
   git_reference* raw = nullptr;
   int rc = git_reference_create_matching(&raw, repo, branch.c_str(), &target, 1, &expected, "merge");
-  if (rc == GIT_EMODIFIED) {
+  if (rc == GIT_EMODIFIED || rc == GIT_ELOCKED) {
     return Status::Conflict("The merge cannot be completed because the branch " + branch +
                                 " has been modified. Another user might have modified it while the merge was in "
                                 "progress. Wait a few minutes, and then try again.",
@@ -163,9 +166,14 @@ Status MoveBranch(git_repository* repo, const std::string& branch, const git_oid
   return Status::Ok();
 }
 
-// The branch a MergeBranchesBy* call moves: targetBranch, else the destination when it is a
-// branch, else none (empty).
-StatusOr<std::string> TargetBranch(git_repository* repo, const Document& input) {
+// The branch a MergeBranchesBy* call moves and its tip when the merge began: targetBranch, else the
+// destination when it names a branch, else none (empty name).
+struct TargetBranchTip {
+  std::string branch;  // a full ref
+  git_oid tip{};
+};
+
+StatusOr<TargetBranchTip> TargetBranch(git_repository* repo, const Document& input) {
   if (input.contains("targetBranch")) {
     const std::string name = Str(input, "targetBranch");
     if (name.empty()) return Status::InvalidArgument("A branch name is required, but was not specified.", "BranchNameRequiredException");
@@ -184,11 +192,15 @@ StatusOr<std::string> TargetBranch(git_repository* repo, const Document& input) 
       }
       return Status::NotFound("The target branch " + name + " does not exist.", "BranchDoesNotExistException");
     }
-    return full;
+    return TargetBranchTip{full, *tip};
   }
-  std::string full = "refs/heads/" + Str(input, "destinationCommitSpecifier");
+  const std::string destination = Str(input, "destinationCommitSpecifier");
+  std::string full = destination.rfind("refs/heads/", 0) == 0 ? destination : "refs/heads/" + destination;
+  int valid = 0;
+  if (git_reference_name_is_valid(&valid, full.c_str()) < 0 || !valid) return TargetBranchTip{};  // e.g. main~1
   GANTRY_ASSIGN_OR_RETURN(std::optional<git_oid> tip, ReferenceTip(repo, full));
-  return tip ? full : std::string();
+  if (!tip) return TargetBranchTip{};
+  return TargetBranchTip{full, *tip};
 }
 
 // --- Conflict detection -------------------------------------------------------------------------
@@ -230,8 +242,11 @@ StatusOr<Document> DescribeMergeConflicts(const CodeCommitDeps& deps, aws::Reque
   GANTRY_ASSIGN_OR_RETURN(std::string after, StartAfter(input));
   int skip = 0;
   if (!after.empty()) {
-    skip = std::atoi(after.c_str());
-    if (skip <= 0) return Status::InvalidArgument("The specified continuation token is not valid.", "InvalidContinuationTokenException");
+    const char* end = after.data() + after.size();
+    auto [stop, error] = std::from_chars(after.data(), end, skip);
+    if (error != std::errc() || stop != end || skip <= 0) {
+      return Status::InvalidArgument("The specified continuation token is not valid.", "InvalidContinuationTokenException");
+    }
   }
   GANTRY_ASSIGN_OR_RETURN(MergeAnalysis a, Analyze(r, input));
   GANTRY_ASSIGN_OR_RETURN(FileConflict c, DescribePath(r.repo.get(), a, path));
@@ -331,22 +346,32 @@ StatusOr<Document> GetMergeCommit(const CodeCommitDeps& deps, aws::RequestContex
 StatusOr<Document> MergeBranches(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input,
                                  MergeOption option) {
   GANTRY_ASSIGN_OR_RETURN(Resolved r, ResolveSpecifiers(deps, ctx, input));
-  GANTRY_ASSIGN_OR_RETURN(std::string target, TargetBranch(r.repo.get(), input));
+  GANTRY_ASSIGN_OR_RETURN(TargetBranchTip target, TargetBranch(r.repo.get(), input));
   const ConflictResolution resolution = ParseResolution(input);
   GANTRY_ASSIGN_OR_RETURN(CommitInfo info, CommitInfoFrom(deps, ctx, input,
                                                           "Merge " + Str(input, "sourceCommitSpecifier") + " into " +
                                                               Str(input, "destinationCommitSpecifier")));
   GANTRY_ASSIGN_OR_RETURN(MergeAnalysis a, Analyze(r, input));
   GANTRY_ASSIGN_OR_RETURN(MergeOutcome outcome, Merge(r.repo.get(), a, option, resolution, info));
-  if (!target.empty()) {
-    GANTRY_ASSIGN_OR_RETURN(std::optional<git_oid> tip, ReferenceTip(r.repo.get(), target));
-    if (tip && !git_oid_equal(&*tip, &outcome.commit)) {
-      GANTRY_RETURN_IF_ERROR(MoveBranch(r.repo.get(), target, outcome.commit, *tip));
-      PublishReferenceChanges(
-          deps, r.repository.doc,
-          {{target, git::OidHex(outcome.commit), git::OidHex(*tip), MergeEventDetail(a, option, input)}},
-          ctx.principal.arn);
+  if (!target.branch.empty() && !git_oid_equal(&target.tip, &outcome.commit)) {
+    // The branch only moves forward: commits on it that the merge does not contain (pushed after
+    // the destination was read, or a targetBranch the destination is not on) are never dropped.
+    int contains = git_graph_descendant_of(r.repo.get(), &outcome.commit, &target.tip);
+    if (contains < 0) return git::Error(contains, "walking history");
+    if (contains == 0) {
+      return Status::Conflict("The merge cannot be completed because the branch " + target.branch + " is at " +
+                                  git::OidHex(target.tip) + ", which the merge of " +
+                                  Str(input, "sourceCommitSpecifier") + " into " +
+                                  Str(input, "destinationCommitSpecifier") + " (" + git::OidHex(a.destination) +
+                                  ") does not contain. Another user might have modified the branch; merge into a "
+                                  "destination that contains its tip, and then try again.",
+                              "ConcurrentReferenceUpdateException");
     }
+    GANTRY_RETURN_IF_ERROR(MoveBranch(r.repo.get(), target.branch, outcome.commit, target.tip));
+    PublishReferenceChanges(
+        deps, r.repository.doc,
+        {{target.branch, git::OidHex(outcome.commit), git::OidHex(target.tip), MergeEventDetail(a, option, input)}},
+        ctx.principal.arn);
   }
   return Document{{"commitId", git::OidHex(outcome.commit)}, {"treeId", git::OidHex(outcome.tree)}};
 }
@@ -399,15 +424,16 @@ StatusOr<Document> MergePullRequest(const CodeCommitDeps& deps, aws::RequestCont
   const std::string caller = ctx.principal.arn;
   GANTRY_ASSIGN_OR_RETURN(store::Record record, RequirePullRequest(*deps.store, scope, Str(input, "pullRequestId")));
   GANTRY_ASSIGN_OR_RETURN(store::Record repository, RequireRepository(*deps.store, scope, Str(input, "repositoryName")));
-  GANTRY_ASSIGN_OR_RETURN(record, RefreshPullRequest(deps, scope, record, caller));
-  const Document& pr = record.doc;
-  const std::string id = pr.value("pullRequestId", "");
-  if (pr.value("repositoryId", "") != repository.doc.value("repositoryId", "")) {
+  // The caller is authorized on repositoryName (IAM), so the pull request must be that repository's.
+  const std::string id = record.doc.value("pullRequestId", "");
+  if (record.doc.value("repositoryId", "") != repository.doc.value("repositoryId", "")) {
     return Status::InvalidArgument("The repository " + repository.key + " does not contain pull request " + id +
                                        ". Use GetPullRequest to verify the correct repository name for the pull "
                                        "request ID.",
                                    "RepositoryNotAssociatedWithPullRequestException");
   }
+  GANTRY_ASSIGN_OR_RETURN(record, RefreshPullRequest(deps, scope, record, caller));
+  const Document& pr = record.doc;
   if (pr.value("pullRequestStatus", "") != "OPEN") {
     return Status::FailedPrecondition("Pull request " + id + " is already closed.", "PullRequestAlreadyClosedException");
   }

@@ -23,9 +23,11 @@ Status RequireOpen(const Document& pr) {
   return pr.value("pullRequestStatus", "") == "OPEN" ? Status::Ok() : AlreadyClosed(pr);
 }
 
-// The pull request, brought in step with its branches.
+// The pull request, once the caller is authorized on its repository, brought in step with its
+// branches.
 StatusOr<store::Record> LoadPullRequest(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
   GANTRY_ASSIGN_OR_RETURN(store::Record record, RequirePullRequest(*deps.store, ctx.Scope(), Str(input, "pullRequestId")));
+  GANTRY_RETURN_IF_ERROR(AuthorizeOnRepository(*deps.store, ctx, record.doc));
   return RefreshPullRequest(deps, ctx.Scope(), record, ctx.principal.arn);
 }
 
@@ -150,6 +152,12 @@ StatusOr<Document> CreatePullRequest(const CodeCommitDeps& deps, aws::RequestCon
     }
   }
   GANTRY_ASSIGN_OR_RETURN(std::optional<git_oid> base, MergeBaseOf(repo.get(), *tips[1], *tips[0]));
+  // A source already in the destination has nothing to merge: CreatePullRequest has no error for it
+  // in AWS's model, so the pull request is made and closed as merged (by its author) at once, as it
+  // would be when the branches are merged outside it.
+  int contained = git_oid_equal(&*tips[0], &*tips[1]) ? 1 : git_graph_descendant_of(repo.get(), &*tips[1], &*tips[0]);
+  if (contained < 0) return git::Error(contained, "walking history");
+  const bool already_merged = contained == 1;
   GANTRY_ASSIGN_OR_RETURN(std::vector<Document> templates,
                           AssociatedTemplates(*deps.store, scope, repository.doc.value("repositoryId", "")));
 
@@ -189,6 +197,7 @@ StatusOr<Document> CreatePullRequest(const CodeCommitDeps& deps, aws::RequestCon
                                     {{"approvalRuleTemplateId", t.value("approvalRuleTemplateId", "")},
                                      {"approvalRuleTemplateName", t.value("approvalRuleTemplateName", "")}}}});
   }
+  Document stored;
   GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& tx) -> Status {
     if (!token.empty()) {
       GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> used, tx.Get(kPullRequestTokenTable, scope, token));
@@ -202,7 +211,9 @@ StatusOr<Document> CreatePullRequest(const CodeCommitDeps& deps, aws::RequestCon
     std::string revision = NextRevisionId(pr, pr["sourceCommit"].get<std::string>());
     pr["revisionId"] = revision;
     pr["revisions"] = Document::array({revision});
-    GANTRY_RETURN_IF_ERROR(tx.Create(kPullRequestTable, scope, Padded(id), pr).status());
+    stored = pr;
+    if (already_merged) MarkClosedAsMerged(stored, caller);
+    GANTRY_RETURN_IF_ERROR(tx.Create(kPullRequestTable, scope, Padded(id), stored).status());
     GANTRY_RETURN_IF_ERROR(
         tx.Put(kPullRequestIndexTable, scope, pr.value("repositoryId", "") + "/" + Padded(id), Document::object())
             .status());
@@ -211,18 +222,20 @@ StatusOr<Document> CreatePullRequest(const CodeCommitDeps& deps, aws::RequestCon
           tx.Create(kPullRequestTokenTable, scope, token, {{"pullRequestId", std::to_string(id)}, {"request", request}})
               .status());
     }
-    return RecordPullRequestEvent(tx, scope, pr, "PULL_REQUEST_CREATED", caller,
-                                  {{"pullRequestCreatedEventMetadata",
-                                    {{"repositoryName", repository_name},
-                                     {"sourceCommitId", pr["sourceCommit"]},
-                                     {"destinationCommitId", pr["destinationCommit"]},
-                                     {"mergeBase", pr.value("mergeBase", "")}}}},
-                                  now);
+    GANTRY_RETURN_IF_ERROR(RecordPullRequestEvent(tx, scope, pr, "PULL_REQUEST_CREATED", caller,
+                                                  {{"pullRequestCreatedEventMetadata",
+                                                    {{"repositoryName", repository_name},
+                                                     {"sourceCommitId", pr["sourceCommit"]},
+                                                     {"destinationCommitId", pr["destinationCommit"]},
+                                                     {"mergeBase", pr.value("mergeBase", "")}}}},
+                                                  now));
+    return already_merged ? RecordClosedAsMerged(tx, scope, stored, caller, now) : Status::Ok();
   }));
   PublishPullRequestEvent(deps, pr, "pullRequestCreated", caller,
                           "Event: Created. The pull request was created with the following information: Pull Request "
                           "ID as " + pr.value("pullRequestId", "") + " and title as " + title + ".");
-  return Document{{"pullRequest", PullRequestShape(pr)}};
+  if (already_merged) PublishClosedAsMerged(deps, stored, caller);
+  return Document{{"pullRequest", PullRequestShape(stored)}};
 }
 
 StatusOr<Document> GetPullRequest(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {

@@ -3,10 +3,14 @@
 // are captured by a recording in-process client.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 
+#include "core/common/strings.h"
 #include "services/codecommit/codecommit_service.h"
+#include "services/codecommit/pull_requests.h"
 #include "services/codecommit/records.h"
 #include "test_support/service_test.h"
 
@@ -48,6 +52,43 @@ class RecordingClient final : public aws::Client {
   std::vector<Document> events_;
 };
 
+// Stands in for IAM: the check before the handler allows (IAM leaves the operations naming only a
+// pull request or a comment to their handlers), and every check a handler makes is recorded and
+// refused on the resources in denied.
+class RecordingAuthorizer final : public aws::Authorizer {
+ public:
+  Status Authorize(const aws::RequestContext&, const Document&) override { return Status::Ok(); }
+  Status AuthorizeAction(const aws::RequestContext& ctx, std::string_view action, std::string_view resource) override {
+    checks.emplace_back(action, resource);
+    if (!denied.contains(std::string(resource))) return Status::Ok();
+    return Status::PermissionDenied("User: " + ctx.principal.arn + " is not authorized to perform: " +
+                                        std::string(action) + " on resource: " + std::string(resource),
+                                    "AccessDeniedException");
+  }
+  std::vector<std::pair<std::string, std::string>> checks;
+  std::set<std::string> denied;
+};
+
+// The service's clock, which runs an armed action (once) when it is next read: a merge reads it
+// for its commit's time after reading the branches and before moving one, so the action stands in
+// for a push arriving while the merge runs.
+class InterruptingClock final : public Clock {
+ public:
+  explicit InterruptingClock(const Clock* clock) : clock_(clock) {}
+  TimePoint Now() const override {
+    if (armed) {
+      std::function<void()> action = std::move(armed);
+      armed = nullptr;
+      action();
+    }
+    return clock_->Now();
+  }
+  mutable std::function<void()> armed;
+
+ private:
+  const Clock* clock_;
+};
+
 class PullRequestTest : public test_support::ServiceTest<CodeCommitService> {
  protected:
   PullRequestTest() : ServiceTest("codecommit", kAccount, kRegion) {}
@@ -55,7 +96,7 @@ class PullRequestTest : public test_support::ServiceTest<CodeCommitService> {
   std::unique_ptr<CodeCommitService> MakeService() override {
     CodeCommitDeps deps;
     deps.store = store_.get();
-    deps.clock = &clock_;
+    deps.clock = &service_clock_;
     deps.ids = &ids_;
     deps.client = &client_;
     deps.repos_root = dir_.File("codecommit/repos");
@@ -199,6 +240,7 @@ class PullRequestTest : public test_support::ServiceTest<CodeCommitService> {
   }
 
   RecordingClient client_;
+  InterruptingClock service_clock_{&clock_};
   std::string repository_id_;
   std::string main_;
   int commits_ = 0;
@@ -280,6 +322,111 @@ TEST_F(PullRequestTest, CreateErrors) {
             "TargetsRequiredException");
   EXPECT_EQ(Error("GetPullRequest", {{"pullRequestId", "42"}}).first, "PullRequestDoesNotExistException");
   EXPECT_EQ(Error("GetPullRequest", {{"pullRequestId", "x1"}}).first, "InvalidPullRequestIdException");
+}
+
+TEST_F(PullRequestTest, IdsThatDoNotFitAreInvalid) {
+  EXPECT_EQ(Error("GetPullRequest", {{"pullRequestId", "9223372036854775807"}}).first, "PullRequestDoesNotExistException");
+  for (const char* id : {"9223372036854775808", "9999999999999999999", "99999999999999999999999", "-1", "+1", "1 "}) {
+    EXPECT_EQ(Error("GetPullRequest", {{"pullRequestId", id}}).first, "InvalidPullRequestIdException") << id;
+    EXPECT_EQ(Error("GetCommentsForPullRequest", {{"pullRequestId", id}}).first, "InvalidPullRequestIdException") << id;
+  }
+}
+
+TEST_F(PullRequestTest, ASourceAlreadyInTheDestinationIsMergedByTheAuthorAtCreation) {
+  Ok("CreateBranch", {{"repositoryName", "app"}, {"branchName", "stale"}, {"commitId", main_}});
+  CommitOn("main", {{"README.md", "hello\n"}, {"later.txt", "later\n"}}, "later");
+  Document pr = OkAs(Reviewer(), "CreatePullRequest",
+                     {{"title", "nothing to merge"},
+                      {"targets", {{{"repositoryName", "app"}, {"sourceReference", "stale"},
+                                    {"destinationReference", "main"}}}}})["pullRequest"];
+  EXPECT_EQ(pr["pullRequestStatus"], "CLOSED");
+  EXPECT_EQ(pr["pullRequestTargets"][0]["mergeMetadata"], (Document{{"isMerged", true}, {"mergedBy", kReviewerArn}}));
+  // Whoever reads it later, it was merged by its author.
+  EXPECT_EQ(Ok("GetPullRequest", {{"pullRequestId", "1"}})["pullRequest"], pr);
+  EXPECT_EQ(EventTypes("1"), (std::vector<std::string>{"PULL_REQUEST_CREATED", "PULL_REQUEST_MERGE_STATE_CHANGED",
+                                                        "PULL_REQUEST_STATUS_CHANGED"}));
+  std::vector<Document> published = client_.Details("CodeCommit Pull Request State Change");
+  ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[0]["event"], "pullRequestCreated");
+  EXPECT_EQ(published[1]["event"], "pullRequestMergeStatusUpdated");
+  EXPECT_EQ(published[1]["isMerged"], "True");
+  EXPECT_EQ(published[1]["callerUserArn"], kReviewerArn);
+  // The same branch as both tips is contained too.
+  Ok("CreateBranch", {{"repositoryName", "app"}, {"branchName", "same"}, {"commitId", Tip("main")}});
+  EXPECT_EQ(Create("same")["pullRequestStatus"], "CLOSED");
+}
+
+TEST_F(PullRequestTest, OperationsNamingOnlyAPullRequestOrCommentAreAuthorizedOnItsRepository) {
+  Document pr = FeaturePullRequest();
+  const std::string revision = pr["revisionId"];
+  const Document& target = pr["pullRequestTargets"][0];
+  const std::string comment = Ok("PostCommentForPullRequest", {{"pullRequestId", "1"},
+                                                               {"repositoryName", "app"},
+                                                               {"beforeCommitId", target["destinationCommit"]},
+                                                               {"afterCommitId", target["sourceCommit"]},
+                                                               {"content", "first"}})["comment"]["commentId"];
+  const std::string app = "arn:aws:codecommit:us-east-1:000000000000:app";
+  struct Operation {
+    std::string name;
+    Document input;
+    bool as_reviewer = false;
+  };
+  const std::vector<Operation> operations = {
+      {"GetPullRequest", {{"pullRequestId", "1"}}},
+      {"DescribePullRequestEvents", {{"pullRequestId", "1"}}},
+      {"GetPullRequestApprovalStates", {{"pullRequestId", "1"}, {"revisionId", revision}}},
+      {"EvaluatePullRequestApprovalRules", {{"pullRequestId", "1"}, {"revisionId", revision}}},
+      {"GetPullRequestOverrideState", {{"pullRequestId", "1"}, {"revisionId", revision}}},
+      {"UpdatePullRequestApprovalState", {{"pullRequestId", "1"}, {"revisionId", revision}, {"approvalState", "APPROVE"}}, true},
+      {"OverridePullRequestApprovalRules", {{"pullRequestId", "1"}, {"revisionId", revision}, {"overrideStatus", "OVERRIDE"}}},
+      {"CreatePullRequestApprovalRule", {{"pullRequestId", "1"}, {"approvalRuleName", "one"}, {"approvalRuleContent", kOneApprover}}},
+      {"UpdatePullRequestApprovalRuleContent", {{"pullRequestId", "1"}, {"approvalRuleName", "one"}, {"newRuleContent", kOneApprover}}},
+      {"DeletePullRequestApprovalRule", {{"pullRequestId", "1"}, {"approvalRuleName", "one"}}},
+      {"UpdatePullRequestTitle", {{"pullRequestId", "1"}, {"title", "retitled"}}},
+      {"UpdatePullRequestDescription", {{"pullRequestId", "1"}, {"description", "described"}}},
+      {"GetCommentsForPullRequest", {{"pullRequestId", "1"}}},
+      {"GetComment", {{"commentId", comment}}},
+      {"PostCommentReply", {{"inReplyTo", comment}, {"content", "reply"}}},
+      {"UpdateComment", {{"commentId", comment}, {"content", "edited"}}},
+      {"DeleteCommentContent", {{"commentId", comment}}},
+      {"UpdatePullRequestStatus", {{"pullRequestId", "1"}, {"pullRequestStatus", "CLOSED"}}},
+  };
+  RecordingAuthorizer authorizer;
+  dispatcher_->SetAuthorizer(&authorizer);
+  auto call = [&](const Operation& op) {
+    aws::Principal root = aws::Principal::Root(kAccount);
+    aws::Principal reviewer = Reviewer();
+    return Call(op.name, op.input, op.as_reviewer ? &reviewer : &root);
+  };
+
+  // Denied on the repository: refused before anything is read out or changed.
+  authorizer.denied = {app};
+  for (const Operation& op : operations) {
+    authorizer.checks.clear();
+    StatusOr<Document> out = call(op);
+    EXPECT_EQ(out.status().aws_code(), "AccessDeniedException") << op.name;
+    EXPECT_EQ(authorizer.checks, (std::vector<std::pair<std::string, std::string>>{{"codecommit:" + op.name, app}}))
+        << op.name;
+  }
+  dispatcher_->SetAuthorizer(nullptr);
+  Document unchanged = Ok("GetPullRequest", {{"pullRequestId", "1"}})["pullRequest"];
+  EXPECT_EQ(unchanged["title"], "feature");
+  EXPECT_EQ(unchanged["pullRequestStatus"], "OPEN");
+  EXPECT_EQ(EventTypes("1"), std::vector<std::string>{"PULL_REQUEST_CREATED"});
+  EXPECT_EQ(Ok("GetComment", {{"commentId", comment}})["comment"]["content"], "first");
+
+  // Allowed: each does its work, checked on the repository under its current name.
+  Ok("UpdateRepositoryName", {{"oldName", "app"}, {"newName", "renamed"}});
+  dispatcher_->SetAuthorizer(&authorizer);
+  authorizer.denied.clear();
+  for (const Operation& op : operations) {
+    authorizer.checks.clear();
+    StatusOr<Document> out = call(op);
+    EXPECT_TRUE(out.ok()) << op.name << ": " << out.status().ToString();
+    EXPECT_EQ(authorizer.checks, (std::vector<std::pair<std::string, std::string>>{
+                                     {"codecommit:" + op.name, "arn:aws:codecommit:us-east-1:000000000000:renamed"}}))
+        << op.name;
+  }
 }
 
 TEST_F(PullRequestTest, ClientRequestTokenMakesCreateIdempotent) {
@@ -842,6 +989,80 @@ TEST_F(PullRequestTest, TemplatesApplyToNewPullRequestsIntoMatchingBranches) {
   EXPECT_EQ(Error("GetApprovalRuleTemplate", {{"approvalRuleTemplateName", "reviewed"}}).first,
             "ApprovalRuleTemplateDoesNotExistException");
   EXPECT_GE(client_.Details("CodeCommit Approval Rule Template Change").size(), 4u);
+}
+
+TEST_F(PullRequestTest, DeletingARepositoryReleasesItsTemplatesAndPullRequestIndex) {
+  Ok("CreateApprovalRuleTemplate", {{"approvalRuleTemplateName", "reviewed"}, {"approvalRuleTemplateContent", kOneApprover}});
+  Ok("AssociateApprovalRuleTemplateWithRepository", {{"approvalRuleTemplateName", "reviewed"}, {"repositoryName", "app"}});
+  FeaturePullRequest();
+  EXPECT_EQ(Error("DeleteApprovalRuleTemplate", {{"approvalRuleTemplateName", "reviewed"}}).first,
+            "ApprovalRuleTemplateInUseException");
+  const std::string scope = std::string(kAccount) + "/" + kRegion;
+  EXPECT_EQ(*store_->Count(kTemplateAssociationTable, scope, ""), 2);
+  EXPECT_EQ(*store_->Count(kPullRequestIndexTable, scope, repository_id_ + "/"), 1);
+
+  Ok("DeleteRepository", {{"repositoryName", "app"}});
+  EXPECT_EQ(*store_->Count(kTemplateAssociationTable, scope, ""), 0);
+  EXPECT_EQ(*store_->Count(kPullRequestIndexTable, scope, ""), 0);
+  EXPECT_EQ(Ok("ListRepositoriesForApprovalRuleTemplate", {{"approvalRuleTemplateName", "reviewed"}})["repositoryNames"],
+            Document::array());
+  Ok("DeleteApprovalRuleTemplate", {{"approvalRuleTemplateName", "reviewed"}});
+}
+
+TEST_F(PullRequestTest, APushToTheDestinationDuringABranchMergeIsNotOverwritten) {
+  CommitOn("feature", {{"README.md", "hello\n"}, {"s.txt", "s\n"}}, "s", "main");
+  std::string pushed;
+  service_clock_.armed = [&] { pushed = CommitOn("main", {{"README.md", "hello\n"}, {"p.txt", "p\n"}}, "pushed"); };
+  Document input = {{"repositoryName", "app"}, {"sourceCommitSpecifier", "feature"}, {"destinationCommitSpecifier", "main"}};
+  EXPECT_EQ(Error("MergeBranchesByThreeWay", input).first, "ConcurrentReferenceUpdateException");
+  ASSERT_FALSE(pushed.empty());  // the push did arrive mid-merge
+  EXPECT_EQ(Tip("main"), pushed);
+  EXPECT_TRUE(client_.Details("CodeCommit Repository State Change").empty());
+  // Tried again, the merge is computed against the pushed tip and keeps it.
+  Document merged = Ok("MergeBranchesByThreeWay", input);
+  EXPECT_EQ(Tip("main"), merged["commitId"]);
+  EXPECT_EQ(FileAt(merged["commitId"], "p.txt"), "p\n");
+  EXPECT_EQ(FileAt(merged["commitId"], "s.txt"), "s\n");
+}
+
+TEST_F(PullRequestTest, ABranchMergeMovesItsTargetOnlyForward) {
+  CommitOn("feature", {{"README.md", "hello\n"}, {"f.txt", "f\n"}}, "f", "main");
+  std::string other = CommitOn("other", {{"README.md", "hello\n"}, {"o.txt", "o\n"}}, "o", "main");
+  // other has a commit the merge of feature into main does not contain: it is not dropped.
+  Document input = {{"repositoryName", "app"},
+                    {"sourceCommitSpecifier", "feature"},
+                    {"destinationCommitSpecifier", "main"},
+                    {"targetBranch", "other"}};
+  EXPECT_EQ(Error("MergeBranchesByFastForward", input).first, "ConcurrentReferenceUpdateException");
+  EXPECT_EQ(Error("MergeBranchesByThreeWay", input).first, "ConcurrentReferenceUpdateException");
+  EXPECT_EQ(Tip("other"), other);
+  // Merged into the target's own tip (a commit id), the target moves to the merge.
+  input["destinationCommitSpecifier"] = other;
+  Document merged = Ok("MergeBranchesByThreeWay", input);
+  EXPECT_EQ(Tip("other"), merged["commitId"]);
+  EXPECT_EQ(ParentCount(merged["commitId"]), 2u);
+  EXPECT_EQ(Tip("main"), main_);
+  // A destination given as a full reference is the branch to move; a revision expression is no branch.
+  Document full = {{"repositoryName", "app"}, {"sourceCommitSpecifier", "feature"}, {"destinationCommitSpecifier", "main~0"}};
+  EXPECT_EQ(Ok("MergeBranchesByFastForward", full)["commitId"], Tip("feature"));
+  EXPECT_EQ(Tip("main"), main_);
+  full["destinationCommitSpecifier"] = "refs/heads/main";
+  EXPECT_EQ(Ok("MergeBranchesByFastForward", full)["commitId"], Tip("feature"));
+  EXPECT_EQ(Tip("main"), Tip("feature"));
+}
+
+TEST_F(PullRequestTest, MergeHunkTokensThatDoNotFitAreInvalid) {
+  CommitOn("feature", {{"README.md", "hello\n"}, {"n.txt", "one\n"}}, "top", "main");
+  CommitOn("main", {{"README.md", "hello\n"}, {"n.txt", "ten\n"}}, "bottom");
+  Document input = {{"repositoryName", "app"},
+                    {"sourceCommitSpecifier", "feature"},
+                    {"destinationCommitSpecifier", "main"},
+                    {"mergeOption", "THREE_WAY_MERGE"},
+                    {"filePath", "n.txt"}};
+  for (const char* offset : {"99999999999999999999", "0", "1x"}) {
+    input["nextToken"] = Base64Encode(std::string("k:") + offset);
+    EXPECT_EQ(Error("DescribeMergeConflicts", input).first, "InvalidContinuationTokenException") << offset;
+  }
 }
 
 TEST_F(PullRequestTest, PullRequestsSurviveARestart) {

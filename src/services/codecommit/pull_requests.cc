@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <cctype>
+#include <charconv>
 
 #include "core/common/crypto.h"
 #include "core/common/log.h"
@@ -78,22 +79,27 @@ std::string Padded(int64_t n) {
   return std::string(digits.size() < 20 ? 20 - digits.size() : 0, '0') + digits;
 }
 
-StatusOr<store::Record> RequirePullRequest(store::RecordOperations& ops, const std::string& scope,
-                                           std::string_view pull_request_id) {
+StatusOr<std::string> PullRequestKey(std::string_view pull_request_id) {
   if (pull_request_id.empty()) {
     return Status::InvalidArgument("A pull request ID is required, but none was provided.",
                                    "PullRequestIdRequiredException");
   }
-  bool digits = pull_request_id.size() <= 19;
-  for (char c : pull_request_id) digits = digits && std::isdigit(static_cast<unsigned char>(c));
-  if (!digits) {
+  int64_t id = 0;
+  const char* end = pull_request_id.data() + pull_request_id.size();
+  auto [stop, error] = std::from_chars(pull_request_id.data(), end, id);
+  if (error != std::errc() || stop != end || id < 0) {
     return Status::InvalidArgument("The pull request ID " + std::string(pull_request_id) +
                                        " is not valid. Make sure that you have provided the full ID and that the pull "
                                        "request is in the specified repository, and then try again.",
                                    "InvalidPullRequestIdException");
   }
-  GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> record,
-                          ops.Get(kPullRequestTable, scope, Padded(std::stoll(std::string(pull_request_id)))));
+  return Padded(id);
+}
+
+StatusOr<store::Record> RequirePullRequest(store::RecordOperations& ops, const std::string& scope,
+                                           std::string_view pull_request_id) {
+  GANTRY_ASSIGN_OR_RETURN(std::string key, PullRequestKey(pull_request_id));
+  GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> record, ops.Get(kPullRequestTable, scope, key));
   if (!record) {
     return Status::NotFound("The pull request ID " + std::string(pull_request_id) +
                                 " could not be found. Make sure that you have specified the correct repository name "
@@ -101,6 +107,33 @@ StatusOr<store::Record> RequirePullRequest(store::RecordOperations& ops, const s
                             "PullRequestDoesNotExistException");
   }
   return std::move(*record);
+}
+
+Status AuthorizeOnRepository(store::RecordOperations& ops, const aws::RequestContext& ctx, const Document& record) {
+  GANTRY_ASSIGN_OR_RETURN(std::string name, CurrentRepositoryName(ops, ctx.Scope(), record));
+  return ctx.Authorize("codecommit:" + ctx.operation->name, RepositoryArn(ctx.region, ctx.account_id, name));
+}
+
+Status DeletePullRequestRowsOfRepository(store::Transaction& tx, const std::string& scope,
+                                         const std::string& repository_id) {
+  // Both directions of each template association: the repository's r/<repositoryId>/<templateId>
+  // rows name the templates whose t/<templateId>/<repositoryId> rows go too.
+  const std::string associations = "r/" + repository_id + "/";
+  store::ListOptions options;
+  options.prefix = associations;
+  GANTRY_ASSIGN_OR_RETURN(store::ListPage templates, tx.List(kTemplateAssociationTable, scope, options));
+  for (const store::Record& row : templates.records) {
+    const std::string template_id = row.key.substr(associations.size());
+    GANTRY_RETURN_IF_ERROR(tx.Delete(kTemplateAssociationTable, scope, row.key).status());
+    GANTRY_RETURN_IF_ERROR(
+        tx.Delete(kTemplateAssociationTable, scope, "t/" + template_id + "/" + repository_id).status());
+  }
+  options.prefix = repository_id + "/";
+  GANTRY_ASSIGN_OR_RETURN(store::ListPage index, tx.List(kPullRequestIndexTable, scope, options));
+  for (const store::Record& row : index.records) {
+    GANTRY_RETURN_IF_ERROR(tx.Delete(kPullRequestIndexTable, scope, row.key).status());
+  }
+  return Status::Ok();
 }
 
 Document PullRequestShape(const Document& pr) {
@@ -208,7 +241,8 @@ Status RecordPullRequestEvent(store::Transaction& tx, const std::string& scope, 
                     {"pullRequestEventType", type},
                     {"actorArn", actor_arn}};
   for (const auto& [key, value] : metadata.items()) event[key] = value;
-  return tx.Put(kPullRequestEventTable, scope, Padded(std::stoll(id)) + "/" + Padded(sequence), event).status();
+  GANTRY_ASSIGN_OR_RETURN(std::string key, PullRequestKey(id));
+  return tx.Put(kPullRequestEventTable, scope, key + "/" + Padded(sequence), event).status();
 }
 
 void PublishPullRequestEvent(const CodeCommitDeps& deps, const Document& pr, std::string_view event,
@@ -244,6 +278,30 @@ void PublishPullRequestEvent(const CodeCommitDeps& deps, const Document& pr, std
     GANTRY_LOG(kWarn, "codecommit: pull request " << pr.value("pullRequestId", "") << " " << event << ": "
                                                   << emitted.ToString());
   }
+}
+
+void MarkClosedAsMerged(Document& pr, std::string_view caller_arn) {
+  pr["pullRequestStatus"] = "CLOSED";
+  pr["mergeMetadata"] = {{"isMerged", true}, {"mergedBy", caller_arn}};
+}
+
+Status RecordClosedAsMerged(store::Transaction& tx, const std::string& scope, const Document& pr,
+                            std::string_view caller_arn, double now) {
+  GANTRY_RETURN_IF_ERROR(RecordPullRequestEvent(
+      tx, scope, pr, "PULL_REQUEST_MERGE_STATE_CHANGED", caller_arn,
+      {{"pullRequestMergedStateChangedEventMetadata",
+        {{"repositoryName", pr.value("repositoryName", "")},
+         {"destinationReference", pr.value("destinationReference", "")},
+         {"mergeMetadata", pr["mergeMetadata"]}}}},
+      now));
+  return RecordPullRequestEvent(tx, scope, pr, "PULL_REQUEST_STATUS_CHANGED", caller_arn,
+                                {{"pullRequestStatusChangedEventMetadata", {{"pullRequestStatus", "CLOSED"}}}}, now);
+}
+
+void PublishClosedAsMerged(const CodeCommitDeps& deps, const Document& pr, std::string_view caller_arn) {
+  PublishPullRequestEvent(deps, pr, "pullRequestMergeStatusUpdated", caller_arn,
+                          "Event: Updated. Pull request: " + pr.value("pullRequestId", "") +
+                              ". The pull request merge status has been updated. The status is merged.");
 }
 
 StatusOr<store::Record> RefreshPullRequest(const CodeCommitDeps& deps, const std::string& scope,
@@ -285,8 +343,7 @@ StatusOr<store::Record> RefreshPullRequest(const CodeCommitDeps& deps, const std
         if (contained < 0) return git::Error(contained, "walking history");
         if (contained == 1) {
           merged_outside = true;
-          pr["pullRequestStatus"] = "CLOSED";
-          pr["mergeMetadata"] = {{"isMerged", true}, {"mergedBy", caller_arn}};
+          MarkClosedAsMerged(pr, caller_arn);
         }
       }
     }
@@ -315,18 +372,7 @@ StatusOr<store::Record> RefreshPullRequest(const CodeCommitDeps& deps, const std
              {"mergeBase", pr.value("mergeBase", "")}}}},
           now));
     }
-    if (merged_outside) {
-      GANTRY_RETURN_IF_ERROR(RecordPullRequestEvent(
-          tx, scope, pr, "PULL_REQUEST_MERGE_STATE_CHANGED", caller_arn,
-          {{"pullRequestMergedStateChangedEventMetadata",
-            {{"repositoryName", repository_name},
-             {"destinationReference", pr.value("destinationReference", "")},
-             {"mergeMetadata", pr["mergeMetadata"]}}}},
-          now));
-      GANTRY_RETURN_IF_ERROR(RecordPullRequestEvent(
-          tx, scope, pr, "PULL_REQUEST_STATUS_CHANGED", caller_arn,
-          {{"pullRequestStatusChangedEventMetadata", {{"pullRequestStatus", "CLOSED"}}}}, now));
-    }
+    if (merged_outside) return RecordClosedAsMerged(tx, scope, pr, caller_arn, now);
     return Status::Ok();
   }));
   if (stale) {
@@ -342,11 +388,7 @@ StatusOr<store::Record> RefreshPullRequest(const CodeCommitDeps& deps, const std
                                 ". The pull request was updated with one or more commits to the source branch: " +
                                 pr.value("sourceReference", "").substr(std::string_view("refs/heads/").size()) + ".");
   }
-  if (merged_outside) {
-    PublishPullRequestEvent(deps, pr, "pullRequestMergeStatusUpdated", caller_arn,
-                            "Event: Updated. Pull request: " + id +
-                                ". The pull request merge status has been updated. The status is merged.");
-  }
+  if (merged_outside) PublishClosedAsMerged(deps, pr, caller_arn);
   return out;
 }
 

@@ -27,7 +27,8 @@
 // for every ref change) and on every read (RefreshPullRequest), a moved source branch makes a new
 // revision (PULL_REQUEST_SOURCE_REFERENCE_UPDATED, pullRequestSourceBranchUpdated), and a source
 // already contained in the destination marks the pull request merged and closed
-// (pullRequestMergeStatusUpdated), as when someone merges the branches with git.
+// (pullRequestMergeStatusUpdated), as when someone merges the branches with git. A pull request
+// created with its source already in its destination is closed so at once, merged by its author.
 //
 // Stateless functions; thread-safe.
 #pragma once
@@ -81,10 +82,26 @@ std::string EventDate(double epoch_seconds);
 // n as a fixed-width decimal (keys that sort numerically).
 std::string Padded(int64_t n);
 
+// The store key of a pull request id (decimal, at most 2^63-1); PullRequestIdRequiredException,
+// InvalidPullRequestIdException.
+StatusOr<std::string> PullRequestKey(std::string_view pull_request_id);
+
 // The pull request record; PullRequestIdRequiredException, InvalidPullRequestIdException,
 // PullRequestDoesNotExistException.
 StatusOr<store::Record> RequirePullRequest(store::RecordOperations& ops, const std::string& scope,
                                            std::string_view pull_request_id);
+
+// Checks the request's own action ("codecommit:<Operation>") on the ARN of the repository a pull
+// request or comment record belongs to (under its current name), as the caller. IAM leaves the
+// operations that name only a pull request or a comment to their handlers (action_targets.cc),
+// which call this before acting on, or answering with, the record.
+Status AuthorizeOnRepository(store::RecordOperations& ops, const aws::RequestContext& ctx, const Document& record);
+
+// What a deleted repository leaves in the pull request tables, deleted inside its transaction: its
+// approval rule template associations (both directions, so the templates can be deleted) and its
+// pull request index.
+Status DeletePullRequestRowsOfRepository(store::Transaction& tx, const std::string& scope,
+                                         const std::string& repository_id);
 
 // The PullRequest wire shape of a record.
 Document PullRequestShape(const Document& pr);
@@ -123,6 +140,15 @@ Status RecordPullRequestEvent(store::Transaction& tx, const std::string& scope, 
 // are logged: the change has already been made.
 void PublishPullRequestEvent(const CodeCommitDeps& deps, const Document& pr, std::string_view event,
                              std::string_view caller_arn, std::string_view notification, const Document& extra = {});
+
+// A pull request whose source is already in its destination (merged outside the pull request, or
+// from the start): MarkClosedAsMerged closes it as merged by caller_arn, RecordClosedAsMerged
+// records its PULL_REQUEST_MERGE_STATE_CHANGED and PULL_REQUEST_STATUS_CHANGED events, and
+// PublishClosedAsMerged puts "pullRequestMergeStatusUpdated" on the bus once that is committed.
+void MarkClosedAsMerged(Document& pr, std::string_view caller_arn);
+Status RecordClosedAsMerged(store::Transaction& tx, const std::string& scope, const Document& pr,
+                            std::string_view caller_arn, double now);
+void PublishClosedAsMerged(const CodeCommitDeps& deps, const Document& pr, std::string_view caller_arn);
 
 // Brings an open pull request in step with its branches and its repository's current name (see
 // above) and returns the current record.

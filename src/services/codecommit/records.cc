@@ -4,6 +4,7 @@
 
 #include "core/common/arn.h"
 #include "core/common/log.h"
+#include "core/common/strings.h"
 #include "services/codecommit/pull_requests.h"
 #include "services/codecommit/triggers.h"
 
@@ -91,7 +92,9 @@ Status EmitEvent(const CodeCommitDeps& deps, std::string_view account, std::stri
   principal.user_id = std::string(kServicePrincipal);
   principal.service = std::string(kServicePrincipal);
   principal.internal = true;
-  Document entry = {{"Source", kEventSource}, {"DetailType", detail_type}, {"Detail", detail.dump()},
+  Document entry = {{"Source", kEventSource},
+                    {"DetailType", detail_type},
+                    {"Detail", detail.dump(-1, ' ', false, Document::error_handler_t::replace)},
                     {"Resources", resources}};
   GANTRY_ASSIGN_OR_RETURN(Document result,
                           deps.client->Call(principal, "events", "PutEvents", {{"Entries", {entry}}}, region));
@@ -111,28 +114,48 @@ Status SetDefaultBranch(const CodeCommitDeps& deps, const Document& repository, 
 
 namespace {
 
-// The branch a repository without a default branch gets from the changes: the one HEAD already
-// names (git's initial HEAD) if it was created, else the first branch created; nullopt if none.
-std::optional<std::string> FirstBranch(const CodeCommitDeps& deps, const Document& repository,
-                                       const std::vector<ReferenceChange>& changes) {
-  std::vector<std::string> created;
+// The branch a repository without a default branch adopts after the changes: the one HEAD names
+// (git's initial HEAD) if it exists, else the first branch the changes created or updated, else
+// the first existing branch by name (a repository whose first push was never published); nullopt
+// when it has no branch. A name that is not UTF-8 cannot be the default: the API cannot name it.
+std::optional<std::string> DefaultBranchCandidate(const CodeCommitDeps& deps, const Document& repository,
+                                                  const std::vector<ReferenceChange>& changes) {
+  constexpr std::string_view kHeads = "refs/heads/";
+  StatusOr<git::Repository> repo = OpenRepository(deps, repository);
+  if (!repo.ok()) {
+    GANTRY_LOG(kWarn, "codecommit: " << repo.status().ToString());
+    return std::nullopt;
+  }
+  auto usable = [&](std::string_view full_name) {
+    git_reference* ref = nullptr;
+    if (full_name.substr(0, kHeads.size()) != kHeads || !IsValidUtf8(full_name) ||
+        git_reference_lookup(&ref, repo->get(), std::string(full_name).c_str()) != 0) {
+      return false;
+    }
+    git::Reference owned(ref);
+    return true;
+  };
+  git_reference* head = nullptr;
+  if (git_reference_lookup(&head, repo->get(), "HEAD") == 0) {
+    git::Reference owned(head);
+    const char* target = git_reference_symbolic_target(head);
+    if (target != nullptr && usable(target)) return std::string(target).substr(kHeads.size());
+  }
   for (const ReferenceChange& change : changes) {
-    if (change.old_commit_id.empty() && !change.commit_id.empty() && change.full_name.rfind("refs/heads/", 0) == 0) {
-      created.push_back(change.full_name.substr(11));
-    }
+    if (!change.commit_id.empty() && usable(change.full_name)) return change.full_name.substr(kHeads.size());
   }
-  if (created.empty()) return std::nullopt;
-  if (StatusOr<git::Repository> repo = OpenRepository(deps, repository); repo.ok()) {
-    git_reference* head = nullptr;
-    if (git_reference_lookup(&head, repo->get(), "HEAD") == 0) {
-      git::Reference owned(head);
-      const char* target = git_reference_symbolic_target(head);
-      for (const std::string& branch : created) {
-        if (target != nullptr && "refs/heads/" + branch == target) return branch;
-      }
-    }
+  git_branch_iterator* raw_iterator = nullptr;
+  if (git_branch_iterator_new(&raw_iterator, repo->get(), GIT_BRANCH_LOCAL) != 0) return std::nullopt;
+  git::BranchIterator iterator(raw_iterator);
+  std::optional<std::string> first;
+  git_reference* ref = nullptr;
+  git_branch_t type;
+  while (git_branch_next(&ref, &type, raw_iterator) == 0) {
+    git::Reference owned(ref);
+    std::string name = std::string(git_reference_name(ref)).substr(kHeads.size());
+    if (IsValidUtf8(name) && (!first || name < *first)) first = name;
   }
-  return created.front();
+  return first;
 }
 
 // Makes `branch` the default of a repository that still has none; the record as it now is.
@@ -167,7 +190,7 @@ void PublishReferenceChanges(const CodeCommitDeps& deps, const Document& given,
                              const std::vector<ReferenceChange>& changes, std::string_view caller_arn) {
   Document repository = given;
   if (!repository.contains("defaultBranch")) {
-    if (std::optional<std::string> branch = FirstBranch(deps, repository, changes)) {
+    if (std::optional<std::string> branch = DefaultBranchCandidate(deps, repository, changes)) {
       repository = AdoptDefaultBranch(deps, repository, *branch);
     }
   }

@@ -72,10 +72,11 @@ struct ReferenceChange {
 Status SetDefaultBranch(const CodeCommitDeps& deps, const Document& repository, const std::string& branch);
 
 // After refs of a repository moved (a push, CreateBranch, DeleteBranch, PutFile, a merge): a
-// repository without a default branch adopts the first branch created (the one HEAD names if it
-// is among them); then one "CodeCommit Repository State Change" is emitted per change and the
-// repository's triggers fire, and open pull requests on the moved branches are brought up to date
-// (RefreshPullRequestsAfterPush). Failures are logged, not returned: the refs have already moved.
+// repository without a default branch adopts one (the one HEAD names if it exists, else the first
+// branch created or updated, else the first existing one); then one "CodeCommit Repository State
+// Change" is emitted per change, the repository's triggers fire, and open pull requests on the
+// moved branches are brought up to date (RefreshPullRequestsAfterPush). Failures are logged, not
+// returned: the refs have already moved.
 void PublishReferenceChanges(const CodeCommitDeps& deps, const Document& repository,
                              const std::vector<ReferenceChange>& changes, std::string_view caller_arn);
 

@@ -9,6 +9,7 @@
 #include "core/common/strings.h"
 #include "services/codecommit/commits.h"
 #include "services/codecommit/handler_support.h"
+#include "services/codecommit/pull_requests.h"
 #include "services/codecommit/triggers.h"
 
 namespace gantry::services::codecommit {
@@ -147,12 +148,9 @@ StatusOr<Document> ListRepositories(const CodeCommitDeps& deps, aws::RequestCont
   bool descending = input.value("order", "ascending") == "descending";
   size_t start = 0;
   if (input.contains("nextToken")) {
-    std::optional<std::string> decoded = Base64Decode(Str(input, "nextToken"));
-    if (!decoded || decoded->rfind("o:", 0) != 0 || decoded->size() < 3 ||
-        decoded->find_first_not_of("0123456789", 2) != std::string::npos) {
-      return Status::InvalidArgument("The nextToken is not valid.", "InvalidContinuationTokenException");
-    }
-    start = std::stoull(decoded->substr(2));
+    std::optional<size_t> offset = OffsetToken(Str(input, "nextToken"), "o:");
+    if (!offset) return Status::InvalidArgument("The nextToken is not valid.", "InvalidContinuationTokenException");
+    start = *offset;
   }
   GANTRY_ASSIGN_OR_RETURN(store::ListPage page, deps.store->List(kRepositoryTable, ctx.Scope()));
   std::vector<const Document*> docs;
@@ -166,6 +164,7 @@ StatusOr<Document> ListRepositories(const CodeCommitDeps& deps, aws::RequestCont
     return descending ? x > y : x < y;
   });
   Document repositories = Document::array();
+  start = std::min(start, docs.size());  // a token from before repositories were deleted
   for (size_t i = start; i < docs.size() && i < start + kRepositoriesPage; ++i) {
     repositories.push_back({{"repositoryName", docs[i]->value("repositoryName", "")},
                             {"repositoryId", docs[i]->value("repositoryId", "")}});
@@ -183,7 +182,8 @@ StatusOr<Document> DeleteRepository(const CodeCommitDeps& deps, aws::RequestCont
   GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& tx) -> Status {
     GANTRY_ASSIGN_OR_RETURN(deleted, tx.Get(kRepositoryTable, ctx.Scope(), name));
     if (!deleted) return Status::Ok();
-    return tx.Delete(kRepositoryTable, ctx.Scope(), name).status();
+    GANTRY_RETURN_IF_ERROR(tx.Delete(kRepositoryTable, ctx.Scope(), name).status());
+    return DeletePullRequestRowsOfRepository(tx, ctx.Scope(), deleted->doc.value("repositoryId", ""));
   }));
   // AWS answers a repository that does not exist with an empty result.
   if (!deleted) return Document::object();
@@ -317,7 +317,7 @@ StatusOr<Document> UntagResource(const CodeCommitDeps& deps, aws::RequestContext
 
 StatusOr<Document> PutRepositoryTriggers(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
   const Document triggers = input.value("triggers", Document());
-  GANTRY_RETURN_IF_ERROR(ValidateTriggers(triggers, ctx.region));
+  GANTRY_RETURN_IF_ERROR(ValidateTriggers(triggers, ctx.account_id, ctx.region));
   std::string configuration = deps.ids->Uuid();
   GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& tx) -> Status {
     GANTRY_ASSIGN_OR_RETURN(store::Record record, RequireRepository(tx, ctx.Scope(), Str(input, "repositoryName")));
@@ -341,7 +341,7 @@ StatusOr<Document> GetRepositoryTriggers(const CodeCommitDeps& deps, aws::Reques
 StatusOr<Document> TestRepositoryTriggers(const CodeCommitDeps& deps, aws::RequestContext& ctx, const Document& input) {
   const Document triggers = input.value("triggers", Document());
   GANTRY_ASSIGN_OR_RETURN(OpenedRepository repo, OpenRepositoryNamed(deps, ctx.Scope(), Str(input, "repositoryName")));
-  GANTRY_RETURN_IF_ERROR(ValidateTriggers(triggers, ctx.region));
+  GANTRY_RETURN_IF_ERROR(ValidateTriggers(triggers, ctx.account_id, ctx.region));
   Document succeeded = Document::array();
   Document failed = Document::array();
   for (const auto& trigger : triggers) {

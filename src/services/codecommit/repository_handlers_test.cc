@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
+#include "core/common/strings.h"
 #include "services/codecommit/codecommit_service.h"
 #include "services/codecommit/records.h"
 #include "services/codecommit/triggers.h"
@@ -312,6 +315,102 @@ TEST_F(RepositoryTest, BranchesPaginate) {
   EXPECT_EQ(Error("CreateBranch", {{"repositoryName", "r"}, {"branchName", "x..y"}, {"commitId", tip}}).first,
             "InvalidBranchNameException");
   EXPECT_EQ(Ok("GetBranch", {{"repositoryName", "r"}, {"branchName", "b1000"}})["branch"]["commitId"], tip);
+}
+
+TEST_F(RepositoryTest, OffsetTokensThatDoNotFitAreInvalid) {
+  Ok("CreateRepository", {{"repositoryName", "r"}});
+  Put("r", "a", "a");
+  const std::string huge = "99999999999999999999999";
+  EXPECT_EQ(Error("ListRepositories", {{"nextToken", Base64Encode("o:" + huge)}}).first,
+            "InvalidContinuationTokenException");
+  EXPECT_EQ(Error("ListRepositories", {{"nextToken", Base64Encode("o:-1")}}).first, "InvalidContinuationTokenException");
+  EXPECT_EQ(Error("GetDifferences", {{"repositoryName", "r"}, {"afterCommitSpecifier", "main"},
+                                     {"NextToken", Base64Encode("d:" + huge)}})
+                .first,
+            "InvalidContinuationTokenException");
+  // A token past the end (from before repositories were deleted) is an empty page.
+  Document past = Ok("ListRepositories", {{"nextToken", Base64Encode("o:18446744073709551615")}});
+  EXPECT_EQ(past["repositories"], Document::array());
+  EXPECT_FALSE(past.contains("nextToken"));
+}
+
+// Writes a loose object whose header says it is a blob of `size` bytes but holds one byte: its
+// header reads, its content does not.
+std::string WriteBlobHeaderOnly(const std::string& repository_path, size_t size) {
+  const std::string id = "1111111111111111111111111111111111111111";
+  std::string raw = "blob " + std::to_string(size) + std::string(1, '\0') + "x";
+  uLongf length = compressBound(raw.size());
+  std::string compressed(length, '\0');
+  EXPECT_EQ(compress(reinterpret_cast<Bytef*>(compressed.data()), &length, reinterpret_cast<const Bytef*>(raw.data()),
+                     raw.size()),
+            Z_OK);
+  compressed.resize(length);
+  std::filesystem::create_directories(repository_path + "/objects/11");
+  std::ofstream(repository_path + "/objects/11/" + id.substr(2), std::ios::binary) << compressed;
+  return id;
+}
+
+TEST_F(RepositoryTest, BlobAndFileSizesAreCheckedBeforeTheContentIsRead) {
+  std::string repository_id = Ok("CreateRepository", {{"repositoryName", "r"}})["repositoryMetadata"]["repositoryId"];
+  std::string tip = Put("r", "small.txt", "small");
+  const std::string path = dir_.File("codecommit/repos/" + repository_id);
+  const std::string big = WriteBlobHeaderOnly(path, 7 * 1024 * 1024);
+  EXPECT_EQ(Error("GetBlob", {{"repositoryName", "r"}, {"blobId", big}}),
+            (Pair{"FileTooLargeException",
+                  "The blob " + big + " is larger than 6 MB, the largest file the API returns; clone the repository to "
+                  "read it."}));
+
+  // A commit on branch "big" whose big.bin is that blob.
+  auto repo = git::Open(path);
+  ASSERT_TRUE(repo.ok());
+  git_oid blob_id, tree_id, commit_id, parent_id;
+  ASSERT_TRUE(git::ParseOid(big, blob_id));
+  ASSERT_TRUE(git::ParseOid(tip, parent_id));
+  git_treebuilder* raw_builder = nullptr;
+  ASSERT_EQ(git_treebuilder_new(&raw_builder, repo->get(), nullptr), 0);
+  git::TreeBuilder builder(raw_builder);
+  ASSERT_EQ(git_treebuilder_insert(nullptr, builder.get(), "big.bin", &blob_id, GIT_FILEMODE_BLOB), 0);
+  ASSERT_EQ(git_treebuilder_write(&tree_id, builder.get()), 0);
+  git_tree* raw_tree = nullptr;
+  ASSERT_EQ(git_tree_lookup(&raw_tree, repo->get(), &tree_id), 0);
+  git::Tree tree(raw_tree);
+  git_commit* raw_parent = nullptr;
+  ASSERT_EQ(git_commit_lookup(&raw_parent, repo->get(), &parent_id), 0);
+  git::Commit parent(raw_parent);
+  git_signature* raw_sig = nullptr;
+  ASSERT_EQ(git_signature_new(&raw_sig, "Dev", "dev@example.com", 1700000000, 0), 0);
+  git::Signature sig(raw_sig);
+  const git_commit* parents[] = {parent.get()};
+  ASSERT_EQ(git_commit_create(&commit_id, repo->get(), "refs/heads/big", sig.get(), sig.get(), nullptr, "big",
+                              tree.get(), 1, parents),
+            0);
+  EXPECT_EQ(Error("GetFile", {{"repositoryName", "r"}, {"filePath", "big.bin"}, {"commitSpecifier", "big"}}),
+            (Pair{"FileTooLargeException",
+                  "The file big.bin is larger than 6 MB, the largest file the API returns; clone the repository to "
+                  "read it."}));
+  EXPECT_EQ(Text(Ok("GetFile", {{"repositoryName", "r"}, {"filePath", "small.txt"}})["fileContent"]), "small");
+}
+
+TEST_F(RepositoryTest, DeleteBranchDeletesTheTipItReportsUnderTheBranchLock) {
+  std::string repository_id = Ok("CreateRepository", {{"repositoryName", "r"}})["repositoryMetadata"]["repositoryId"];
+  std::string tip = Put("r", "a", "a");
+  Ok("CreateBranch", {{"repositoryName", "r"}, {"branchName", "topic"}, {"commitId", tip}});
+  // A push holding the branch's lock (git's <ref>.lock) makes the delete wait its turn.
+  const std::string lock = dir_.File("codecommit/repos/" + repository_id + "/refs/heads/topic.lock");
+  std::ofstream(lock) << std::string(40, '0') << "\n";
+  EXPECT_EQ(Error("DeleteBranch", {{"repositoryName", "r"}, {"branchName", "topic"}}).first,
+            "ConcurrentReferenceUpdateException");
+  EXPECT_EQ(Ok("GetBranch", {{"repositoryName", "r"}, {"branchName", "topic"}})["branch"]["commitId"], tip);
+  std::filesystem::remove(lock);
+  EXPECT_EQ(Ok("DeleteBranch", {{"repositoryName", "r"}, {"branchName", "topic"}}),
+            (Document{{"deletedBranch", {{"branchName", "topic"}, {"commitId", tip}}}}));
+  EXPECT_EQ(Error("GetBranch", {{"repositoryName", "r"}, {"branchName", "topic"}}).first, "BranchDoesNotExistException");
+  std::vector<Document> details = events_.Details("CodeCommit Repository State Change");
+  ASSERT_FALSE(details.empty());
+  EXPECT_EQ(details.back()["event"], "referenceDeleted");
+  EXPECT_EQ(details.back()["referenceName"], "topic");
+  EXPECT_EQ(details.back()["oldCommitId"], tip);
+  EXPECT_FALSE(std::filesystem::exists(lock));
 }
 
 TEST_F(RepositoryTest, TriggersDeliverToEventBusesAndRecordFailures) {

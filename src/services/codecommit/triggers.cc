@@ -50,7 +50,7 @@ std::optional<Arn> BusArn(std::string_view destination) {
 
 }  // namespace
 
-Status ValidateTriggers(const Document& triggers, std::string_view region) {
+Status ValidateTriggers(const Document& triggers, std::string_view account_id, std::string_view region) {
   if (!triggers.is_array()) {
     return Invalid("RepositoryTriggersListRequiredException",
                    "The list of triggers for the repository is required, "
@@ -90,6 +90,12 @@ Status ValidateTriggers(const Document& triggers, std::string_view region) {
                      "The Amazon Resource Name (ARN) " + destination + " of the trigger " + name +
                          " is not valid: it must be an Amazon SNS topic, an AWS Lambda function or, in Gantry, an "
                          "EventBridge event bus.");
+    }
+    if (arn->service == "events" && arn->account != account_id) {
+      return Invalid("InvalidRepositoryTriggerDestinationArnException",
+                     "The Amazon Resource Name (ARN) " + destination + " of the trigger " + name +
+                         " is not valid: the event bus must be in the repository's account " + std::string(account_id) +
+                         ".");
     }
     if (arn->region != region) {
       return Invalid("InvalidRepositoryTriggerRegionException",
@@ -141,6 +147,13 @@ Status DeliverTrigger(const CodeCommitDeps& deps, const Document& repository, co
     return Status::FailedPrecondition("Gantry cannot deliver to " + destination +
                                       ": only EventBridge event bus destinations are served (no SNS or Lambda).");
   }
+  const std::string account = repository.value("accountId", "");
+  if (bus->account != account) {
+    // Gantry's event buses have no resource policies that could let another account in.
+    return Status::FailedPrecondition("Gantry cannot deliver to " + destination + ": the event bus is in account " +
+                                      bus->account + ", and triggers deliver only to the repository's account, " +
+                                      account + ".");
+  }
   Document references = Document::array();
   for (const ReferenceChange& change : changes) {
     Document reference = {{"ref", change.full_name}};
@@ -166,14 +179,14 @@ Status DeliverTrigger(const CodeCommitDeps& deps, const Document& repository, co
   };
   if (trigger.contains("customData")) record["customData"] = trigger["customData"];
   aws::Principal principal;
-  principal.account_id = bus->account;
+  principal.account_id = account;
   principal.arn = std::string(kServicePrincipal);
   principal.user_id = std::string(kServicePrincipal);
   principal.service = std::string(kServicePrincipal);
   principal.internal = true;
   Document entry = {{"Source", kEventSource},
                     {"DetailType", kTriggerDetailType},
-                    {"Detail", record.dump()},
+                    {"Detail", record.dump(-1, ' ', false, Document::error_handler_t::replace)},
                     {"Resources", {repository.value("arn", "")}},
                     {"EventBusName", destination}};
   if (deps.client == nullptr) return Status::Unavailable("no event bus is wired");
@@ -198,7 +211,9 @@ void FireTriggers(const CodeCommitDeps& deps, const Document& repository, const 
     if (matched.empty()) continue;
     Status delivered = DeliverTrigger(deps, repository, trigger, matched, caller_arn, /*test=*/false);
     std::string name = trigger.value("name", "");
-    Document outcome = {{"trigger", name},
+    Document outcome = {{"repositoryId", repository.value("repositoryId", "")},
+                        {"repositoryName", repository.value("repositoryName", "")},
+                        {"trigger", name},
                         {"destinationArn", trigger.value("destinationArn", "")},
                         {"time", ToEpochSeconds(deps.clock->Now())},
                         {"eventName", "ReferenceChanges"},
@@ -213,6 +228,35 @@ void FireTriggers(const CodeCommitDeps& deps, const Document& repository, const 
             .status();
     if (!recorded.ok()) GANTRY_LOG(kWarn, "codecommit: recording trigger " << name << ": " << recorded.ToString());
   }
+}
+
+void WriteTriggerDeliveries(store::Store& store, const http::Request& request, const std::string& default_account,
+                            const std::string& default_region, http::Response& response) {
+  std::string account = default_account;
+  std::string region = default_region;
+  for (const auto& [key, value] : request.QueryParams()) {
+    if (key == "account") account = value;
+    if (key == "region") region = value;
+  }
+  response.headers.Set("Content-Type", "application/json");
+  Document deliveries = Document::array();
+  store::ListOptions options;
+  options.limit = 500;
+  while (true) {
+    StatusOr<store::ListPage> page = store.List(kTriggerDeliveryTable, account + "/" + region, options);
+    if (!page.ok()) {
+      response.status = 500;
+      response.body =
+          Document{{"message", page.status().message()}}.dump(-1, ' ', false, Document::error_handler_t::replace);
+      return;
+    }
+    for (store::Record& record : page->records) deliveries.push_back(std::move(record.doc));
+    if (page->next_token.empty()) break;
+    options.start_after = page->next_token;
+  }
+  response.status = 200;
+  response.body =
+      Document{{"TriggerDeliveries", std::move(deliveries)}}.dump(-1, ' ', false, Document::error_handler_t::replace);
 }
 
 }  // namespace gantry::services::codecommit

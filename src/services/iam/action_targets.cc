@@ -337,9 +337,37 @@ void CodeBuildTargets(const aws::RequestContext& ctx, const Document& input, Act
 
 // Operations on a repository are checked on its ARN (arn:aws:codecommit:<region>:<account>:<name>),
 // as are codecommit:GitPull and codecommit:GitPush, which CodeCommit's git smart HTTP checks itself
-// (AuthorizeAction) since they are not API operations. Approval rule templates, ListRepositories
-// and operations naming only a pull request id are checked on "*".
+// (AuthorizeAction) since they are not API operations. Operations that name only a pull request or
+// a comment act on that pull request's repository too, which only CodeCommit's records know: they
+// get no check here and their handlers check the action on the repository's ARN once they have
+// read the pull request or comment (RequestContext::Authorize). Approval rule templates and
+// ListRepositories are checked on "*".
+const std::set<std::string, std::less<>>& CodeCommitOperationsAuthorizedByHandler() {
+  static const std::set<std::string, std::less<>> kOperations = {
+      "CreatePullRequestApprovalRule",
+      "DeleteCommentContent",
+      "DeletePullRequestApprovalRule",
+      "DescribePullRequestEvents",
+      "EvaluatePullRequestApprovalRules",
+      "GetComment",
+      "GetCommentsForPullRequest",
+      "GetPullRequest",
+      "GetPullRequestApprovalStates",
+      "GetPullRequestOverrideState",
+      "OverridePullRequestApprovalRules",
+      "PostCommentReply",
+      "UpdateComment",
+      "UpdatePullRequestApprovalRuleContent",
+      "UpdatePullRequestApprovalState",
+      "UpdatePullRequestDescription",
+      "UpdatePullRequestStatus",
+      "UpdatePullRequestTitle",
+  };
+  return kOperations;
+}
+
 void CodeCommitTargets(const aws::RequestContext& ctx, const Document& input, ActionTargets& out) {
+  if (CodeCommitOperationsAuthorizedByHandler().count(ctx.operation->name)) return;
   std::string action = "codecommit:" + ctx.operation->name;
   auto repository = [&](const std::string& name) { return RegionalArn(ctx, "codecommit", name); };
   if (input.contains("repositoryName")) {
@@ -358,6 +386,8 @@ void CodeCommitTargets(const aws::RequestContext& ctx, const Document& input, Ac
       if (t.is_object()) arns.insert(repository(Str(t, "repositoryName")));
     }
     for (const std::string& arn : arns) out.checks.push_back({action, arn});
+  } else if (input.contains("oldName")) {
+    out.checks.push_back({action, repository(Str(input, "oldName"))});  // UpdateRepositoryName
   }
   if (out.checks.empty()) out.checks.push_back({action, "*"});
 }

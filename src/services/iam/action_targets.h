@@ -30,7 +30,10 @@ enum class ResourcePolicySource {
 };
 
 struct ActionTargets {
-  std::vector<ActionCheck> checks;  // every one must be allowed
+  // Every one must be allowed. Empty when the resource is known only to the operation's handler,
+  // which checks it with RequestContext::Authorize (CodeCommit operations naming only a pull
+  // request or a comment act on its repository).
+  std::vector<ActionCheck> checks;
   ResourcePolicySource policy_source = ResourcePolicySource::kNone;
   std::string policy_id;
   policy::ConditionContext context;  // request-specific keys; the authorizer adds the global ones

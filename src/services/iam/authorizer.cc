@@ -141,6 +141,7 @@ Status IamAuthorizer::CheckAll(const aws::RequestContext& ctx, const ActionTarge
                                const ResolvedPrincipal* principal, const policy::Caller& caller,
                                const std::vector<std::shared_ptr<const policy::Policy>>& resource) {
   policy::ConditionContext context = targets.context;
+  for (const auto& [key, value] : ctx.condition_keys) context.Set(key, value);
   AddGlobalContext(ctx, principal, context);
   if (!ctx.principal.service.empty() && principal == nullptr) context.Set("aws:PrincipalIsAWSService", "true");
   policy::PolicySet set;

@@ -347,5 +347,49 @@ TEST_F(IamServiceTest, CodeCommitOperationsAndGitActionsAreCheckedOnTheRepositor
             StatusCode::kPermissionDenied);
 }
 
+TEST_F(IamServiceTest, CodeCommitPullRequestAndCommentOperationsAreLeftToTheHandler) {
+  const std::string app = "arn:aws:codecommit:us-east-1:000000000000:app";
+  Root("iam", "CreateUser", {{"UserName", "dev"}});
+  Root("iam", "PutUserPolicy", {{"UserName", "dev"}, {"PolicyName", "repo"}, {"PolicyDocument", Allow("codecommit:*", app)}});
+  Root("iam", "PutUserPolicy",
+       {{"UserName", "dev"},
+        {"PolicyName", "no-override"},
+        {"PolicyDocument",
+         R"({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"codecommit:OverridePullRequestApprovalRules","Resource":")" +
+             app + R"("}]})"}});
+  // Not decided on "*" before the handler runs (an Allow scoped to a repository would never match
+  // it): each reaches the (absent) CodeCommit handler, which checks the pull request's repository.
+  for (const auto& [op, input] : std::vector<std::pair<std::string, Document>>{
+           {"GetPullRequest", {{"pullRequestId", "1"}}},
+           {"UpdatePullRequestApprovalState", {{"pullRequestId", "1"}, {"revisionId", "r"}, {"approvalState", "APPROVE"}}},
+           {"OverridePullRequestApprovalRules", {{"pullRequestId", "1"}, {"revisionId", "r"}, {"overrideStatus", "OVERRIDE"}}},
+           {"GetCommentsForPullRequest", {{"pullRequestId", "1"}, {"repositoryName", "other"}}},
+           {"GetComment", {{"commentId", "c"}}},
+           {"PostCommentReply", {{"inReplyTo", "c"}, {"content", "x"}}}}) {
+    EXPECT_EQ(As(User("dev"), "codecommit", op, input).status().code(), StatusCode::kUnimplemented) << op;
+  }
+  aws::RequestContext ctx;
+  ctx.principal = User("dev");
+  ctx.account_id = kAccount;
+  ctx.region = "us-east-1";
+  ctx.time = clock_.Now();
+  EXPECT_TRUE(service_->authorizer()->AuthorizeAction(ctx, "codecommit:UpdatePullRequestApprovalState", app).ok());
+  EXPECT_EQ(service_->authorizer()
+                ->AuthorizeAction(ctx, "codecommit:UpdatePullRequestApprovalState",
+                                  "arn:aws:codecommit:us-east-1:000000000000:other")
+                .code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->authorizer()->AuthorizeAction(ctx, "codecommit:OverridePullRequestApprovalRules", app).code(),
+            StatusCode::kPermissionDenied);
+
+  // UpdateRepositoryName names the repository as oldName.
+  EXPECT_EQ(As(User("dev"), "codecommit", "UpdateRepositoryName", {{"oldName", "app"}, {"newName", "b"}}).status().code(),
+            StatusCode::kUnimplemented);
+  auto renamed = As(User("dev"), "codecommit", "UpdateRepositoryName", {{"oldName", "other"}, {"newName", "b"}});
+  EXPECT_EQ(renamed.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(renamed.status().message().find("on resource: arn:aws:codecommit:us-east-1:000000000000:other"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace gantry::services::iam
