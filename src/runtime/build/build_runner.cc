@@ -418,6 +418,20 @@ BuildExecution::Step BuildExecution::ReadBuildspec() {
   buildspec_ = std::move(parsed).value();
   std::istringstream warning(UnknownKeysMessage(buildspec_));
   for (std::string line; std::getline(warning, line);) Log(line);
+  // Keys that configure CodeBuild's container, which the host sandbox does not have: said, not hidden.
+  if (buildspec_.install && !buildspec_.install->runtime_versions.empty()) {
+    std::string runtimes;
+    for (const auto& [name, version] : buildspec_.install->runtime_versions) {
+      runtimes += (runtimes.empty() ? "" : ", ") + name + " " + version;
+    }
+    Log("runtime-versions (" + runtimes + ") not installed: the host sandbox runs the machine's own runtimes");
+  }
+  if (buildspec_.git_credential_helper) {
+    Log("git-credential-helper not applied: the host sandbox uses the machine's git configuration");
+  }
+  if (buildspec_.proxy_upload_artifacts || buildspec_.proxy_logs) {
+    Log("proxy settings not applied: the host sandbox has no proxy server");
+  }
   if (!buildspec_.shell.empty() && buildspec_.shell != "bash" && buildspec_.shell != "/bin/sh") {
     EndPhase(BuildStatus::kFailed, {{"YAML_FILE_ERROR", "env/shell " + buildspec_.shell +
                                                             " is not available in the host sandbox (bash or /bin/sh)"}});

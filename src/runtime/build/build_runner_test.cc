@@ -402,6 +402,28 @@ phases:
   EXPECT_THAT(messages, Contains("ran"));
 }
 
+TEST_F(BuildRunnerTest, ContainerOnlyKeysAreSaidToBeNotApplied) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  git-credential-helper: yes
+proxy:
+  logs: yes
+phases:
+  install:
+    runtime-versions:
+      python: 3.11
+      nodejs: 20
+    commands:
+      - echo installed
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded);
+  auto messages = hooks_.Messages();
+  EXPECT_THAT(messages, Contains("runtime-versions (python 3.11, nodejs 20) not installed: the host sandbox runs the "
+                                 "machine's own runtimes"));
+  EXPECT_THAT(messages, Contains(HasSubstr("git-credential-helper not applied")));
+  EXPECT_THAT(messages, Contains(HasSubstr("proxy settings not applied")));
+}
+
 TEST_F(BuildRunnerTest, Version01RunsEveryCommandInAShellOfItsOwn) {
   BuildOutcome outcome = Run(R"y(version: 0.1
 phases:
