@@ -132,6 +132,13 @@ struct HttpServeContext {
   const ServicePasswordVerifier* service_passwords = nullptr;   // null: none issued
 };
 
+// For ServeAdmin views: the store scope ("<account>/<region>") a view shows, from the request's
+// ?account= and ?region= or else the server's defaults.
+std::string AdminViewScope(const http::Request& request, const std::string& default_account,
+                           const std::string& default_region);
+// For ServeAdmin views: 200 with {"<member>": records} as JSON, or 500 with the error's message.
+void WriteAdminView(const StatusOr<Document>& records, std::string_view member, http::Response& response);
+
 // A service: a model name, its handlers, and lifecycle hooks for its engine. A service may also
 // contribute to the request chain: credentials it issues (IAM keys, STS sessions), the
 // authorizer (IAM policy evaluation), an observer (CloudTrail). The server wires what is offered.

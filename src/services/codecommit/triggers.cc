@@ -232,31 +232,14 @@ void FireTriggers(const CodeCommitDeps& deps, const Document& repository, const 
 
 void WriteTriggerDeliveries(store::Store& store, const http::Request& request, const std::string& default_account,
                             const std::string& default_region, http::Response& response) {
-  std::string account = default_account;
-  std::string region = default_region;
-  for (const auto& [key, value] : request.QueryParams()) {
-    if (key == "account") account = value;
-    if (key == "region") region = value;
-  }
-  response.headers.Set("Content-Type", "application/json");
-  Document deliveries = Document::array();
-  store::ListOptions options;
-  options.limit = 500;
-  while (true) {
-    StatusOr<store::ListPage> page = store.List(kTriggerDeliveryTable, account + "/" + region, options);
-    if (!page.ok()) {
-      response.status = 500;
-      response.body =
-          Document{{"message", page.status().message()}}.dump(-1, ' ', false, Document::error_handler_t::replace);
-      return;
-    }
-    for (store::Record& record : page->records) deliveries.push_back(std::move(record.doc));
-    if (page->next_token.empty()) break;
-    options.start_after = page->next_token;
-  }
-  response.status = 200;
-  response.body =
-      Document{{"TriggerDeliveries", std::move(deliveries)}}.dump(-1, ' ', false, Document::error_handler_t::replace);
+  auto deliveries = [&]() -> StatusOr<Document> {
+    GANTRY_ASSIGN_OR_RETURN(store::ListPage page,
+                            store.List(kTriggerDeliveryTable, aws::AdminViewScope(request, default_account, default_region)));
+    Document list = Document::array();
+    for (store::Record& record : page.records) list.push_back(std::move(record.doc));
+    return list;
+  };
+  aws::WriteAdminView(deliveries(), "TriggerDeliveries", response);
 }
 
 }  // namespace gantry::services::codecommit

@@ -30,22 +30,8 @@ StatusOr<aws::Document> ListInvocations(store::Store& store, const std::string& 
 
 void WriteInvocations(store::Store& store, const http::Request& request, const std::string& default_account,
                       const std::string& default_region, http::Response& response) {
-  std::string account = default_account;
-  std::string region = default_region;
-  for (const auto& [key, value] : request.QueryParams()) {
-    if (key == "account") account = value;
-    if (key == "region") region = value;
-  }
-  response.headers.Set("Content-Type", "application/json");
-  auto list = ListInvocations(store, ScopeOf(account, region));
-  if (!list.ok()) {
-    response.status = 500;
-    response.body = aws::Document{{"message", list.status().message()}}.dump();
-    return;
-  }
-  response.status = 200;
-  response.body =
-      aws::Document{{"Invocations", std::move(*list)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  aws::WriteAdminView(ListInvocations(store, aws::AdminViewScope(request, default_account, default_region)),
+                      "Invocations", response);
 }
 
 }  // namespace gantry::services::events
