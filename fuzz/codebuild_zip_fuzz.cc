@@ -1,5 +1,5 @@
-// libFuzzer target for the zip archives CodeBuild unpacks as S3 sources
-// (services/codebuild/artifacts.h, ExtractZip): the input is an archive. Any input must yield a
+// libFuzzer target for the zip archives CodeBuild unpacks as S3 and pipeline sources
+// (core/archive/zip.h, ExtractZip): the input is an archive. Any input must yield a
 // Status, never a crash or a hang, and nothing may be written outside the source directory.
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-#include "services/codebuild/artifacts.h"
+#include "core/archive/zip.h"
 
 namespace fs = std::filesystem;
 
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::error_code ec;
   fs::remove_all(box, ec);
   fs::create_directories(src, ec);
-  (void)gantry::services::codebuild::ExtractZip(zip.string(), src.string());
+  (void)gantry::archive::ExtractZip(zip.string(), src.string());
   // The source directory is the only thing in the box, and no symlink in it leads out.
   for (const auto& entry : fs::directory_iterator(box, ec)) {
     if (entry.path() != src) __builtin_trap();

@@ -130,6 +130,8 @@ Status GantryServer::Start() {
   options.accept_any_credentials = config_.accept_any_credentials;
   dispatcher_ = std::make_unique<aws::Dispatcher>(options, chain.get(), &handlers_, nullptr);
   // The dispatcher reads the handler table only when requests arrive, after registration.
+  request_metrics_ = std::make_unique<RequestMetrics>(SystemClock::Instance());
+  dispatcher_->AddObserver(request_metrics_.get());
 
   ServiceDeps deps;
   deps.state_dir = config_.state_dir;
@@ -249,10 +251,15 @@ void GantryServer::WriteMetrics(http::Response& response) const {
   double uptime = std::chrono::duration<double>(SystemClock::Instance()->Now() - started_).count();
   response.status = 200;
   response.headers.Set("Content-Type", "text/plain; version=0.0.4");
-  response.body = "# TYPE gantry_requests_total counter\ngantry_requests_total " + std::to_string(requests_.load()) +
-                  "\n# TYPE gantry_request_errors_total counter\ngantry_request_errors_total " +
-                  std::to_string(errors_.load()) + "\n# TYPE gantry_uptime_seconds gauge\ngantry_uptime_seconds " +
-                  std::to_string(uptime) + "\n";
+  response.body = "# HELP gantry_requests_total HTTP requests received.\n"
+                  "# TYPE gantry_requests_total counter\ngantry_requests_total " + std::to_string(requests_.load()) +
+                  "\n# HELP gantry_request_errors_total HTTP requests answered with a status of 400 or more.\n"
+                  "# TYPE gantry_request_errors_total counter\ngantry_request_errors_total " +
+                  std::to_string(errors_.load()) +
+                  "\n# HELP gantry_uptime_seconds Seconds since the server started.\n"
+                  "# TYPE gantry_uptime_seconds gauge\ngantry_uptime_seconds " + std::to_string(uptime) + "\n";
+  if (request_metrics_) request_metrics_->WritePrometheus(response.body);
+  WriteProcessMetrics(response.body);
 }
 
 }  // namespace gantry::server

@@ -13,6 +13,7 @@
 #include "core/http/server.h"
 #include "core/store/store.h"
 #include "server/config.h"
+#include "server/request_metrics.h"
 #include "server/root_credentials.h"
 
 namespace gantry::server {
@@ -42,6 +43,7 @@ class GantryServer {
   std::unique_ptr<aws::CredentialResolver> credentials_;  // root, then what services issue
   aws::HandlerTable handlers_;
   std::vector<std::unique_ptr<aws::Service>> services_;
+  std::unique_ptr<RequestMetrics> request_metrics_;  // observes the dispatcher: outlives it
   std::unique_ptr<aws::Dispatcher> dispatcher_;
   aws::HttpServeContext http_context_;  // for services' own HTTP paths (git smart HTTP)
   std::unique_ptr<http::Server> http_;

@@ -4,8 +4,10 @@
 #include <cstdlib>
 
 #include "services/cloudtrail/cloudtrail_service.h"
+#include "services/cloudwatch/cloudwatch_service.h"
 #include "services/codebuild/codebuild_service.h"
 #include "services/codecommit/codecommit_service.h"
+#include "services/codepipeline/codepipeline_service.h"
 #include "services/events/events_service.h"
 #include "services/iam/iam_service.h"
 #include "services/logs/logs_service.h"
@@ -32,10 +34,13 @@ std::vector<std::unique_ptr<aws::Service>> MakeServices(const ServiceDeps& deps)
   services.push_back(std::make_unique<services::s3::S3Service>(deps.store, deps.state_dir, deps.clock, deps.ids));
   telemetry::logs::LogStoreOptions logs;
   logs.root = deps.state_dir + "/logs";
-  services.push_back(std::make_unique<services::logs::LogsService>(deps.store, deps.clock, deps.ids, logs));
+  services.push_back(
+      std::make_unique<services::logs::LogsService>(deps.store, deps.clock, deps.ids, logs, deps.client));
   services.push_back(std::make_unique<services::secretsmanager::SecretsManagerService>(deps.store, deps.clock, deps.ids,
                                                                                      deps.state_dir));
   services.push_back(std::make_unique<services::ssm::SsmService>(deps.store, deps.clock, deps.ids, deps.state_dir));
+  services.push_back(std::make_unique<services::cloudwatch::CloudWatchService>(deps.store, deps.clock, deps.ids,
+                                                                             deps.client, deps.state_dir));
   services::codecommit::CodeCommitDeps codecommit;
   codecommit.store = deps.store;
   codecommit.clock = deps.clock;
@@ -47,6 +52,8 @@ std::vector<std::unique_ptr<aws::Service>> MakeServices(const ServiceDeps& deps)
   codecommit.region = deps.region;
   codecommit.endpoint = deps.endpoint;
   services.push_back(std::make_unique<services::codecommit::CodeCommitService>(std::move(codecommit)));
+  services.push_back(std::make_unique<services::codepipeline::CodePipelineService>(deps.store, deps.clock, deps.ids,
+                                                                                 deps.client, deps.endpoint));
   // Last, so that it is stopped first: builds it ends still write their logs and events.
   services::codebuild::CodeBuildOptions codebuild;
   codebuild.state_dir = deps.state_dir;

@@ -34,4 +34,18 @@ inline http::Request JsonRequest(std::string target, std::string body) {
   return r;
 }
 
+// A smithy-rpc-v2-cbor POST to /service/<service>/operation/<operation> with a CBOR body.
+inline http::Request CborRequest(std::string service, std::string operation, std::string body) {
+  http::Request r;
+  r.method = "POST";
+  r.target = r.path = "/service/" + service + "/operation/" + operation;
+  r.headers.Add("Host", "localhost:4566");
+  r.headers.Add("smithy-protocol", "rpc-v2-cbor");
+  r.headers.Add("Accept", "application/cbor");
+  if (!body.empty()) r.headers.Add("Content-Type", "application/cbor");
+  r.body = std::move(body);
+  r.body_size = r.body.size();
+  return r;
+}
+
 }  // namespace gantry::test_support

@@ -4,7 +4,7 @@ really run (NO_SOURCE inline buildspecs and S3 zip sources) with every phase, fa
 finally, on-failure, exported variables, secrets (multi-line ones too) and the role's secret key
 and session token masked in the CloudWatch Logs stream and the S3 log, the service role's denials,
 the aws CLI (v1 and v2) reaching Gantry from inside a build, zipped artifacts in S3, StopBuild, the
-queue, timeouts, EventBridge events, a build directory other users can write refused, and a build in
+queue, timeouts, EventBridge events, the AWS/CodeBuild CloudWatch metrics, a build directory other users can write refused, and a build in
 flight when the server is killed with -9 (it ends FAULT with a reason after the restart)."""
 import gzip
 import hashlib
@@ -231,6 +231,51 @@ class BuildsTest(CodeBuildCase):
                 events = self.gantry.aws(cli, "logs", "get-log-events", "--log-group-name", "/aws/codebuild/inline",
                                          "--log-stream-name", uuid_part, "--start-from-head")["events"]
                 self.assertIn("still in sub", [e["message"] for e in events])
+
+    def test_builds_publish_cloudwatch_metrics(self):
+        import datetime
+        self.project("measured", buildspec({"build": {"commands": ["true"]}}))
+        build = self.run_build("measured")
+        self.assertEqual(build["buildStatus"], "SUCCEEDED")
+        cloudwatch = self.gantry.boto3("cloudwatch")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        window = {"StartTime": now - datetime.timedelta(minutes=10), "EndTime": now + datetime.timedelta(minutes=1),
+                  "Period": 60}
+
+        def total(metric, dimensions, statistic="Sum"):
+            points = cloudwatch.get_metric_statistics(Namespace="AWS/CodeBuild", MetricName=metric,
+                                                      Dimensions=dimensions, Statistics=[statistic], **window)
+            return sum(p[statistic] for p in points["Datapoints"])
+
+        project = [{"Name": "ProjectName", "Value": "measured"}]
+        # The end's metrics are published just after the build is stored complete.
+        wait_for(lambda: total("SucceededBuilds", project) == 1, 30, "SucceededBuilds")
+        self.assertEqual(total("Builds", project), 1)
+        self.assertEqual(total("FailedBuilds", project), 0)
+        self.assertGreaterEqual(total("SucceededBuilds", []), 1)  # the account-level series
+        per_build = [{"Name": "BuildId", "Value": build["id"]}, {"Name": "BuildNumber", "Value": "1"}] + project
+        self.assertEqual(total("SucceededBuilds", per_build), 1)
+        self.assertGreaterEqual(total("Duration", project, "Maximum"), total("BuildDuration", project, "Maximum"))
+        names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="AWS/CodeBuild", Dimensions=project)["Metrics"]}
+        self.assertLessEqual({"Builds", "SucceededBuilds", "FailedBuilds", "Duration", "QueuedDuration",
+                              "InstallDuration", "BuildDuration", "PostBuildDuration", "FinalizingDuration"}, names)
+        for name, cli in self.clis():
+            with self.subTest(cli=name):
+                out = self.gantry.aws(cli, "cloudwatch", "get-metric-statistics", "--namespace", "AWS/CodeBuild",
+                                      "--metric-name", "SucceededBuilds", "--dimensions", "Name=ProjectName,Value=measured",
+                                      "--statistics", "Sum", "--period", "60",
+                                      "--start-time", window["StartTime"].isoformat(),
+                                      "--end-time", window["EndTime"].isoformat())
+                self.assertEqual(sum(p["Sum"] for p in out["Datapoints"]), 1)
+        # Gantry's own view of the requests, for Prometheus.
+        status, _, body = self.gantry.raw("GET", "/_gantry/metrics")
+        self.assertEqual(status, 200)
+        text = body.decode()
+        self.assertRegex(text, r'gantry_aws_requests_total\{service="codebuild",operation="StartBuild",'
+                               r'status_class="2xx",caller="client"\} [1-9]')
+        self.assertRegex(text, r'gantry_aws_requests_total\{service="cloudwatch",operation="PutMetricData",'
+                               r'status_class="2xx",caller="service"\} [1-9]')
+        self.assertRegex(text, r'gantry_aws_request_duration_seconds_count\{service="codebuild"\} [1-9]')
 
     def test_failure_rules_finally_and_on_failure(self):
         spec = buildspec({

@@ -1,7 +1,9 @@
-"""The server itself: health endpoints, unknown services and operations, malformed input,
+"""The server itself: health endpoints, /_gantry/metrics (request counters and latency histograms per
+service, checked by promtool when installed), unknown services and operations, malformed input,
 restart persistence of the root key, graceful shutdown."""
 import json
 import os
+import shutil
 import stat
 import subprocess
 import unittest
@@ -29,6 +31,42 @@ class HealthTest(GantryTestCase):
         status, headers, body = self.gantry.raw("GET", "/_gantry/metrics")
         self.assertEqual(status, 200)
         self.assertIn(b"gantry_requests_total", body)
+
+    def samples(self):
+        """The /_gantry/metrics samples as {"name{labels}": value}."""
+        status, headers, body = self.gantry.raw("GET", "/_gantry/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+        lines = [line for line in body.decode().splitlines() if line and not line.startswith("#")]
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in lines}
+
+    def test_metrics_count_requests_per_service(self):
+        from botocore.exceptions import ClientError
+        sts_ok = 'gantry_aws_requests_total{service="sts",operation="GetCallerIdentity",status_class="2xx",caller="client"}'
+        ssm_4xx = 'gantry_aws_requests_total{service="ssm",operation="GetParameter",status_class="4xx",caller="client"}'
+        sts_all = 'gantry_aws_request_duration_seconds_bucket{service="sts",le="+Inf"}'
+        ssm_count = 'gantry_aws_request_duration_seconds_count{service="ssm"}'
+        before = self.samples()
+        sts = self.gantry.boto3("sts")
+        sts.get_caller_identity()
+        sts.get_caller_identity()
+        with self.assertRaises(ClientError):
+            self.gantry.boto3("ssm").get_parameter(Name="/no/such/parameter")
+        after = self.samples()
+        self.assertEqual(after[sts_ok] - before.get(sts_ok, 0), 2)
+        self.assertEqual(after[ssm_4xx] - before.get(ssm_4xx, 0), 1)
+        self.assertEqual(after[sts_all] - before.get(sts_all, 0), 2)
+        self.assertEqual(after[ssm_count] - before.get(ssm_count, 0), 1)
+        self.assertGreater(after["process_resident_memory_bytes"], 0)
+        self.assertGreater(after["process_open_fds"], 0)
+
+    @unittest.skipUnless(shutil.which("promtool"), "promtool (scripts/setup --bench) is not installed")
+    def test_metrics_pass_promtool(self):
+        self.gantry.boto3("sts").get_caller_identity()
+        _, _, body = self.gantry.raw("GET", "/_gantry/metrics")
+        check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
+        # 0: it parses and passes promtool's lint (HELP text, counter names, units).
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
 
 
 class ErrorShapeTest(GantryTestCase):

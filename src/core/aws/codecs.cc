@@ -31,7 +31,7 @@ const ProtocolCodec& CodecFor(Protocol protocol) {
     case Protocol::kQuery: return QueryCodec();
     case Protocol::kRestJson: return RestJsonCodec();
     case Protocol::kRestXml: return RestXmlCodec();
-    case Protocol::kRpcV2Cbor: return JsonCodec();
+    case Protocol::kRpcV2Cbor: return CborCodec();
   }
   return JsonCodec();
 }

@@ -13,6 +13,7 @@ const ProtocolCodec& JsonCodec();
 const ProtocolCodec& QueryCodec();
 const ProtocolCodec& RestJsonCodec();
 const ProtocolCodec& RestXmlCodec();
+const ProtocolCodec& CborCodec();
 
 enum class TimestampFormat { kEpochSeconds, kIso8601, kRfc822 };
 

@@ -2,6 +2,7 @@
 
 #include "core/aws/aws_chunked.h"
 #include "core/aws/codecs.h"
+#include "core/aws/content_encoding.h"
 #include "core/aws/sigv2.h"
 #include "core/aws/validator.h"
 #include "core/common/ids.h"
@@ -21,24 +22,32 @@ bool HasQueryAction(const http::Request& request) {
   return request.query.find("Action=") != std::string::npos;
 }
 
+// The largest body a Content-Encoding: gzip request may inflate to (the server's API body limit).
+constexpr uint64_t kMaxInflatedBody = 16ull << 20;
+
+// The ServiceName of an rpcv2 path "/service/{ServiceName}/operation/{OperationName}", or "".
+std::string_view RpcV2ServiceName(const http::Request& request) {
+  std::string_view path = request.path;
+  constexpr std::string_view kService = "/service/";
+  size_t at = path.rfind(kService);
+  if (at == std::string_view::npos) return {};
+  path.remove_prefix(at + kService.size());
+  size_t op = path.find("/operation/");
+  return op == std::string_view::npos ? std::string_view() : path.substr(0, op);
+}
+
 // The protocol a request speaks when the service is unknown or the model lists several.
 Protocol GuessProtocol(const http::Request& request) {
+  if (request.headers.Get("smithy-protocol") == "rpc-v2-cbor" ||
+      (request.method == "POST" && !RpcV2ServiceName(request).empty() &&
+       ToLower(request.headers.Get("Content-Type")).find("application/cbor") != std::string::npos)) {
+    return Protocol::kRpcV2Cbor;
+  }
   if (request.headers.Has("X-Amz-Target")) return Protocol::kJson;
   if (IsForm(request) || HasQueryAction(request)) return Protocol::kQuery;
   std::string_view ct = request.headers.Get("Content-Type");
   if (ct.find("json") != std::string_view::npos) return Protocol::kRestJson;
   return Protocol::kRestXml;
-}
-
-const char* ProtocolName(Protocol p) {
-  switch (p) {
-    case Protocol::kJson: return "json";
-    case Protocol::kQuery: return "query";
-    case Protocol::kRestJson: return "rest-json";
-    case Protocol::kRestXml: return "rest-xml";
-    case Protocol::kRpcV2Cbor: return "smithy-rpc-v2-cbor";
-  }
-  return "?";
 }
 
 struct AuthError {
@@ -99,6 +108,10 @@ Dispatcher::Route Dispatcher::Identify(const http::Request& request) const {
   if (!target.empty()) {
     size_t dot = target.rfind('.');
     route.scope_service = std::string(target.substr(0, dot));
+    route.model = models.FindByTargetPrefix(route.scope_service);
+  }
+  if (route.model == nullptr && GuessProtocol(request) == Protocol::kRpcV2Cbor) {
+    route.scope_service = std::string(RpcV2ServiceName(request));
     route.model = models.FindByTargetPrefix(route.scope_service);
   }
   if (route.model == nullptr) {
@@ -177,6 +190,7 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
   auto fail = [&](const Status& status) {
     AwsError error = ToAwsError(status, route.model, route.protocol);
     error.extra.insert(error.extra.end(), ctx.error_extra.begin(), ctx.error_extra.end());
+    error.members = ctx.error_members;
     codec.WriteError(route.model, error, ctx.request_id, response);
   };
 
@@ -211,6 +225,17 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
       ctx.principal.user_id = ctx.principal.is_root ? info.credential.account_id : info.credential.user_id;
     }
   }
+  // Compressed bodies (botocore's request compression) are inflated once the signature over the
+  // compressed bytes is checked; REST bodies keep their Content-Encoding (S3 stores it).
+  if (route.protocol == Protocol::kJson || route.protocol == Protocol::kQuery ||
+      route.protocol == Protocol::kRpcV2Cbor) {
+    if (Status inflated = DecodeContentEncoding(request, kMaxInflatedBody,
+                                                route.protocol == Protocol::kQuery ? "" : "SerializationException");
+        !inflated.ok()) {
+      fail(inflated);
+      return;
+    }
+  }
   ctx.account_id = ctx.principal.account_id;
   ctx.region = scope && !scope->region.empty() ? scope->region : options_.default_region;
 
@@ -218,11 +243,6 @@ void Dispatcher::Handle(http::Request& request, http::Response& response) {
     std::string name = route.scope_service.empty() ? "(unsigned)" : route.scope_service;
     fail(Status::InvalidArgument("Gantry does not provide the service '" + name + "'.",
                                  route.protocol == Protocol::kQuery ? "InvalidAction" : "UnknownOperationException"));
-    return;
-  }
-  if (route.protocol == Protocol::kRpcV2Cbor) {
-    fail(Status::Unimplemented("Gantry does not speak the " + std::string(ProtocolName(route.protocol)) +
-                               " protocol yet; use the " + route.model->service() + " JSON or query protocol."));
     return;
   }
   auto op = codec.ResolveOperation(*route.model, request);

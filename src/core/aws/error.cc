@@ -51,14 +51,17 @@ AwsError ToAwsError(const Status& status, const ServiceModel* model, std::option
   if (!status.aws_code().empty()) {
     error.code = status.aws_code();
   } else {
-    error.code = protocol == Protocol::kQuery ? d.query_code : protocol == Protocol::kRestXml ? d.xml_code : d.json_code;
+    // An awsQueryCompatible service (CloudWatch) answers with its query codes in every protocol.
+    const bool query_codes = protocol == Protocol::kQuery || (model && model->aws_query_compatible());
+    error.code = query_codes ? d.query_code : protocol == Protocol::kRestXml ? d.xml_code : d.json_code;
     const char* validation_code = ValidationCodeOverride(model);
     if (status.code() == StatusCode::kInvalidArgument && validation_code) error.code = validation_code;
   }
   error.http_status = d.http_status;
-  // JSON RPC services answer client errors with 400 unless the model says otherwise (also
+  // JSON and CBOR RPC services answer client errors with 400 unless the model says otherwise (also
   // AccessDeniedException); query services answer AccessDenied with 403.
-  if ((protocol == Protocol::kJson || protocol == Protocol::kQuery) && d.http_status < 500 &&
+  if ((protocol == Protocol::kJson || protocol == Protocol::kRpcV2Cbor || protocol == Protocol::kQuery) &&
+      d.http_status < 500 &&
       !(status.code() == StatusCode::kPermissionDenied && protocol == Protocol::kQuery) &&
       status.code() != StatusCode::kUnauthenticated) {
     error.http_status = 400;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/aws/document.h"
 #include "core/aws/model.h"
 #include "core/common/status.h"
 
@@ -19,6 +20,10 @@ struct AwsError {
   bool sender_fault = true;
   // Extra members some protocols carry (S3: Resource, Key, BucketName; SigV4: CanonicalRequest...).
   std::vector<std::pair<std::string, std::string>> extra;
+  // Modeled members of the error shape (model->FindErrorByCode(code)) other than its message, keyed
+  // by member name (CloudWatch's dashboardValidationMessages): an object or null. Each codec writes
+  // them as it writes that shape; members the shape does not have are not written.
+  Document members;
 };
 
 // The AWS error for a Status from a handler of `model` (model may be null for unidentified

@@ -65,6 +65,8 @@ class JsonProtocolCodec final : public ProtocolCodec {
     }
     Document body = {{"__type", error.code}, {"message", error.message}};
     for (const auto& [k, v] : error.extra) body[k] = v;
+    const Shape* shape = model && error.members.is_object() ? model->FindErrorByCode(error.code) : nullptr;
+    if (shape) body.update(DocumentToJson(*shape, error.members, /*wire_names=*/false));
     response.body = body.dump(-1, ' ', false, Document::error_handler_t::replace);
   }
 };

@@ -78,6 +78,24 @@ TEST(JsonCodecTest, QueryCompatibleErrorsCarryHeader) {
   EXPECT_EQ(err.headers.Get("Content-Type"), "application/x-amz-json-1.0");
 }
 
+TEST(JsonCodecTest, ErrorCarriesModeledMembersOfItsShape) {
+  const ServiceModel& cw = *ModelRegistry::Instance().Get("cloudwatch");
+  http::Response err;
+  AwsError e;
+  e.code = "InvalidParameterInput";
+  e.message = "The dashboard body is invalid";
+  e.members = {{"dashboardValidationMessages", {{{"DataPath", "/widgets"}, {"Message", "Should be array"}}}},
+               {"notModeled", "dropped"}};
+  JsonCodec().WriteError(&cw, e, "r", err);
+  EXPECT_EQ(Document::parse(err.body),
+            Document::parse(R"({"__type": "InvalidParameterInput", "message": "The dashboard body is invalid",
+                                "dashboardValidationMessages": [{"DataPath": "/widgets", "Message": "Should be array"}]})"));
+  // Without a shape for the code the members have nowhere to go.
+  e.code = "ValidationError";
+  JsonCodec().WriteError(&cw, e, "r", err);
+  EXPECT_FALSE(Document::parse(err.body).contains("dashboardValidationMessages"));
+}
+
 TEST(ErrorTest, StatusMapsPerProtocol) {
   AwsError json = ToAwsError(Status::InvalidArgument("bad"), &Events());
   EXPECT_EQ(json.code, "ValidationException");
@@ -88,6 +106,11 @@ TEST(ErrorTest, StatusMapsPerProtocol) {
   EXPECT_EQ(nf.http_status, 404);
   AwsError logs = ToAwsError(Status::InvalidArgument("bad"), ModelRegistry::Instance().Get("logs"));
   EXPECT_EQ(logs.code, "InvalidParameterException");
+  // CloudWatch (awsQueryCompatible) answers model-validation failures alike in every protocol.
+  const ServiceModel* cw = ModelRegistry::Instance().Get("cloudwatch");
+  for (Protocol p : {Protocol::kQuery, Protocol::kJson, Protocol::kRpcV2Cbor}) {
+    EXPECT_EQ(ToAwsError(Status::InvalidArgument("bad"), cw, p).code, "ValidationError");
+  }
   AwsError internal = ToAwsError(Status::Internal("x"), &Events());
   EXPECT_EQ(internal.http_status, 500);
   EXPECT_FALSE(internal.sender_fault);

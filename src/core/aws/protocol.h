@@ -1,7 +1,7 @@
-// Protocol codecs: one per AWS wire protocol (awsJson 1.0/1.1, awsQuery, restJson1, restXml),
-// each driven entirely by the service model. A codec finds the operation a request names, turns
-// the request into a Document shaped by the operation's input, and writes an output Document or an
-// AwsError back in the protocol's exact shape. Codecs are stateless and thread-safe.
+// Protocol codecs: one per AWS wire protocol (awsJson 1.0/1.1, awsQuery, restJson1, restXml,
+// smithy-rpc-v2-cbor), each driven entirely by the service model. A codec finds the operation a
+// request names, turns the request into a Document shaped by the operation's input, and writes an
+// output Document or an AwsError back in the protocol's exact shape. Codecs are stateless and thread-safe.
 #pragma once
 
 #include <memory>

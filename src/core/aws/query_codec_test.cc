@@ -272,6 +272,28 @@ TEST(QueryCodecTest, ErrorResponse) {
   EXPECT_EQ(response.status, 500);
 }
 
+TEST(QueryCodecTest, ErrorMembersAreNestedInsideError) {
+  AwsError error;
+  error.code = "InvalidParameterInput";
+  error.message = "The dashboard body is invalid";
+  error.members = {{"dashboardValidationMessages",
+                    {{{"DataPath", "/widgets/0/width"}, {"Message", "Should be <= 24"}},
+                     {{"DataPath", "/widgets/0"}, {"Message", "Should have required property 'type'"}}}}};
+  http::Response response;
+  QueryCodec().WriteError(&Model("cloudwatch"), error, "req-5", response);
+  pugi::xml_document xml = ParseXmlText(response.body);
+  pugi::xml_node e = xml.document_element().child("Error");
+  EXPECT_STREQ(e.child("Code").text().get(), "InvalidParameterInput");
+  EXPECT_STREQ(e.child("Message").text().get(), "The dashboard body is invalid");
+  pugi::xml_node list = e.child("dashboardValidationMessages");
+  ASSERT_TRUE(list);
+  pugi::xml_node first = list.child("member");
+  EXPECT_STREQ(first.child("DataPath").text().get(), "/widgets/0/width");
+  EXPECT_STREQ(first.child("Message").text().get(), "Should be <= 24");
+  EXPECT_STREQ(first.next_sibling("member").child("Message").text().get(), "Should have required property 'type'");
+  EXPECT_FALSE(first.next_sibling("member").next_sibling("member"));
+}
+
 TEST(QueryCodecTest, CloudWatchQueryProtocolDimensions) {
   const ServiceModel& cw = Model("cloudwatch");
   ASSERT_TRUE(cw.SupportsProtocol(Protocol::kQuery));

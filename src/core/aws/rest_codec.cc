@@ -503,6 +503,8 @@ class RestProtocolCodec final : public ProtocolCodec {
         w.Element("Code", error.code);
         w.Element("Message", error.message);
         for (const auto& [name, value] : error.extra) w.Element(name, value);
+        const Shape* shape = model && error.members.is_object() ? model->FindErrorByCode(error.code) : nullptr;
+        if (shape) WriteXmlMembers(w, *shape, error.members, /*body_only=*/true);
         w.Element("RequestId", request_id);
         w.Element("HostId", Base64Encode(request_id));
         response.body = w.Finish();
@@ -527,6 +529,7 @@ class RestProtocolCodec final : public ProtocolCodec {
     Document body = Document::object();
     body[key_for("message")] = error.message;
     for (const auto& [name, value] : error.extra) body[key_for(name)] = value;
+    if (shape && error.members.is_object()) body.update(DocumentToJson(*shape, error.members, /*wire_names=*/true));
     response.body = body.dump(-1, ' ', false, Document::error_handler_t::replace);
     response.headers.Set("Content-Type", "application/json");
     response.headers.Set("x-amzn-ErrorType", error.code);

@@ -35,6 +35,9 @@ struct Principal {
   // Gantry's own bookkeeping, not an API call anyone made (the authorizer reading a bucket or
   // secret policy): validated and authorized like any call, but not recorded in the audit trail.
   bool internal = false;
+  // The resource on whose behalf a service acts (aws:SourceArn): the EventBridge rule of a target
+  // call, the pipeline of a CodePipeline action. Empty for calls a client made.
+  std::string source_arn;
 
   static Principal Root(const std::string& account_id);
 };
@@ -61,6 +64,8 @@ struct RequestContext {
   // operation's (S3's 206 Partial Content), and extra members of an error body (S3's Key, BucketName).
   int response_status = 0;
   std::vector<std::pair<std::string, std::string>> error_extra;
+  // Structured members of the error shape a handler's error carries (AwsError::members).
+  Document error_members;
 
   // "<account>/<region>": the store scope of regional resources.
   std::string Scope() const { return account_id + "/" + region; }

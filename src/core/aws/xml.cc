@@ -426,6 +426,8 @@ std::string QueryStyleErrorXml(const ServiceModel* model, const AwsError& error,
   w.Element("Code", error.code);
   w.Element("Message", error.message);
   for (const auto& [name, value] : error.extra) w.Element(name, value);
+  const Shape* shape = model && error.members.is_object() ? model->FindErrorByCode(error.code) : nullptr;
+  if (shape) WriteXmlMembers(w, *shape, error.members, /*body_only=*/true);
   w.End();
   w.Element("RequestId", request_id);
   return w.Finish();

@@ -80,7 +80,9 @@ StatusOr<Document> ParseXml(std::string_view xml, const Shape& shape, const std:
 std::string ServiceXmlNamespace(const ServiceModel& model);
 
 // <ErrorResponse xmlns><Error><Type/><Code/><Message/>extra...</Error><RequestId/></ErrorResponse>:
-// the error document of awsQuery services and of restXml services other than S3.
+// the error document of awsQuery services and of restXml services other than S3. The error's
+// modeled members follow the extras inside <Error>, where botocore reads an error shape's members
+// (lists as <member> items, as in any query response).
 std::string QueryStyleErrorXml(const ServiceModel* model, const AwsError& error, const std::string& request_id,
                                bool declaration = false);
 

@@ -1,17 +1,10 @@
 #include "services/codebuild/artifacts.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zip.h>
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <memory>
 
+#include "core/archive/zip.h"
 #include "core/common/crypto.h"
 #include "core/common/strings.h"
 
@@ -19,57 +12,10 @@ namespace gantry::services::codebuild {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 std::string TrimSlashes(std::string_view s) {
   while (!s.empty() && s.front() == '/') s.remove_prefix(1);
   while (!s.empty() && s.back() == '/') s.remove_suffix(1);
   return std::string(s);
-}
-
-struct ZipCloser {
-  void operator()(zip_t* z) const { zip_discard(z); }
-};
-using ZipHandle = std::unique_ptr<zip_t, ZipCloser>;
-
-struct ZipFileCloser {
-  void operator()(zip_file_t* f) const { zip_fclose(f); }
-};
-
-std::string ZipError(zip_t* z) { return zip_strerror(z); }
-
-// An entry name split into its components; nullopt when it is absolute or climbs out with "..".
-std::optional<std::vector<std::string>> SafeComponents(std::string_view name) {
-  if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos) return std::nullopt;
-  std::vector<std::string> parts;
-  for (std::string_view part : Split(name, '/')) {
-    if (part.empty() || part == ".") continue;
-    if (part == "..") return std::nullopt;
-    parts.emplace_back(part);
-  }
-  if (parts.empty()) return std::nullopt;
-  return parts;
-}
-
-Status WriteEntry(zip_t* z, zip_uint64_t index, const fs::path& target, mode_t mode) {
-  std::unique_ptr<zip_file_t, ZipFileCloser> in(zip_fopen_index(z, index, 0));
-  if (!in) return Status::InvalidArgument("zip: cannot read entry " + target.filename().string() + ": " + ZipError(z));
-  int fd =
-      ::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode & 0777 ? mode & 0777 : 0644);
-  if (fd < 0) return Status::Internal("cannot create " + target.string() + ": " + std::strerror(errno));
-  char buffer[65536];
-  zip_int64_t n;
-  Status result;
-  while ((n = zip_fread(in.get(), buffer, sizeof buffer)) > 0) {
-    if (::write(fd, buffer, static_cast<size_t>(n)) != n) {
-      result = Status::Internal("cannot write " + target.string() + ": " + std::strerror(errno));
-      break;
-    }
-  }
-  if (n < 0 && result.ok())
-    result = Status::InvalidArgument("zip: entry " + target.filename().string() + " is corrupt");
-  ::close(fd);
-  return result;
 }
 
 }  // namespace
@@ -103,109 +49,23 @@ S3Object ArtifactObject(const aws::Document& artifacts, std::string_view build_u
 }
 
 Status WriteZip(const std::string& zip_path, const std::vector<runtime::ArtifactFile>& files, bool keep_symlinks) {
-  int error = 0;
-  ZipHandle z(zip_open(zip_path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error));
-  if (!z) return Status::Internal("cannot create the artifact archive " + zip_path);
-  for (const runtime::ArtifactFile& file : files) {
-    struct stat st;
-    if (::lstat(file.source.c_str(), &st) != 0) {
-      return Status::InvalidArgument("cannot read artifact file " + file.path + ": " + std::strerror(errno));
-    }
-    zip_source_t* source = nullptr;
-    std::string link_target;
-    bool symlink = S_ISLNK(st.st_mode) && keep_symlinks;
-    if (symlink) {
-      std::error_code ec;
-      link_target = fs::read_symlink(file.source, ec).string();
-      if (ec) return Status::InvalidArgument("cannot read artifact symlink " + file.path + ": " + ec.message());
-      source = zip_source_buffer(z.get(), link_target.data(), link_target.size(), 0);
-    } else {
-      if (S_ISLNK(st.st_mode) && ::stat(file.source.c_str(), &st) != 0) {
-        return Status::InvalidArgument("artifact symlink " + file.path + " points to nothing");
-      }
-      if (!S_ISREG(st.st_mode)) continue;
-      source = zip_source_file(z.get(), file.source.c_str(), 0, -1);
-    }
-    if (source == nullptr) return Status::Internal("cannot add " + file.path + " to the archive: " + ZipError(z.get()));
-    zip_int64_t index = zip_file_add(z.get(), file.path.c_str(), source, ZIP_FL_OVERWRITE | ZIP_FL_ENC_UTF_8);
-    if (index < 0) {
-      zip_source_free(source);
-      return Status::Internal("cannot add " + file.path + " to the archive: " + ZipError(z.get()));
-    }
-    uint32_t mode = symlink ? (S_IFLNK | 0777) : (S_IFREG | (st.st_mode & 0777));
-    zip_file_set_external_attributes(z.get(), static_cast<zip_uint64_t>(index), 0, ZIP_OPSYS_UNIX, mode << 16);
-  }
-  // zip_close writes the archive (and frees the handle) only on success.
-  if (zip_close(z.get()) != 0) return Status::Internal("cannot write the artifact archive: " + ZipError(z.get()));
-  z.release();
-  return Status::Ok();
+  std::vector<archive::ZipSourceFile> sources;
+  sources.reserve(files.size());
+  for (const runtime::ArtifactFile& file : files) sources.push_back({file.path, file.source});
+  return archive::WriteZipFile(zip_path, sources, keep_symlinks);
 }
 
-Status ExtractZip(const std::string& zip_path, const std::string& dir) {
-  int error = 0;
-  ZipHandle z(zip_open(zip_path.c_str(), ZIP_RDONLY, &error));
-  if (!z) return Status::InvalidArgument("zip: not a valid zip file");
-  zip_int64_t count = zip_get_num_entries(z.get(), 0);
-  struct Link {
-    fs::path at;
-    std::string target;
-    std::vector<std::string> parts;
-  };
-  std::vector<Link> links;
-  const fs::path root(dir);
-  for (zip_int64_t i = 0; i < count; ++i) {
-    zip_stat_t st;
-    if (zip_stat_index(z.get(), static_cast<zip_uint64_t>(i), 0, &st) != 0 || st.name == nullptr) {
-      return Status::InvalidArgument("zip: entry " + std::to_string(i) + " is corrupt");
-    }
-    std::string name = st.name;
-    std::optional<std::vector<std::string>> parts = SafeComponents(name);
-    if (!parts) return Status::InvalidArgument("zip: entry " + name + " would be written outside the source directory");
-    zip_uint8_t opsys = 0;
-    zip_uint32_t attributes = 0;
-    zip_file_get_external_attributes(z.get(), static_cast<zip_uint64_t>(i), 0, &opsys, &attributes);
-    mode_t mode = opsys == ZIP_OPSYS_UNIX ? static_cast<mode_t>(attributes >> 16) : 0;
-    fs::path target = root;
-    for (const std::string& part : *parts) target /= part;
-    std::error_code ec;
-    bool directory = name.back() == '/' || S_ISDIR(mode);
-    fs::create_directories(directory ? target : target.parent_path(), ec);
-    if (ec) return Status::Internal("cannot create " + target.string() + ": " + ec.message());
-    if (directory) continue;
-    if (S_ISLNK(mode)) {
-      std::unique_ptr<zip_file_t, ZipFileCloser> in(zip_fopen_index(z.get(), static_cast<zip_uint64_t>(i), 0));
-      std::string link(st.size, '\0');
-      if (!in || zip_fread(in.get(), link.data(), st.size) != static_cast<zip_int64_t>(st.size)) {
-        return Status::InvalidArgument("zip: entry " + name + " is corrupt");
-      }
-      links.push_back({target, link, *parts});
-      continue;
-    }
-    GANTRY_RETURN_IF_ERROR(WriteEntry(z.get(), static_cast<zip_uint64_t>(i), target, mode));
+StatusOr<std::optional<CloneRef>> ReadCloneRef(const std::string& zip_path) {
+  GANTRY_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                          archive::ReadOnlyEntry(zip_path, kCloneRefEntry, kMaxCloneRefBytes));
+  if (!text) return std::optional<CloneRef>();
+  aws::Document ref = aws::Document::parse(*text, nullptr, false);
+  if (!ref.is_object() || !ref.contains("cloneUrl") || !ref["cloneUrl"].is_string() || !ref.contains("commitId") ||
+      !ref["commitId"].is_string()) {
+    return Status::InvalidArgument(std::string("the clone reference ") + kCloneRefEntry +
+                                   " does not name a cloneUrl and a commitId");
   }
-  // Symlinks last, so that no file is ever written through one; each must resolve inside dir.
-  for (const Link& link : links) {
-    if (link.target.empty() || link.target.front() == '/') {
-      return Status::InvalidArgument("zip: symlink " + Join(link.parts, "/") + " points outside the source directory");
-    }
-    std::vector<std::string> at(link.parts.begin(), link.parts.end() - 1);
-    for (std::string_view part : Split(link.target, '/')) {
-      if (part.empty() || part == ".") continue;
-      if (part == "..") {
-        if (at.empty()) {
-          return Status::InvalidArgument("zip: symlink " + Join(link.parts, "/") +
-                                         " points outside the source directory");
-        }
-        at.pop_back();
-      } else {
-        at.emplace_back(part);
-      }
-    }
-    std::error_code ec;
-    fs::create_symlink(link.target, link.at, ec);
-    if (ec) return Status::Internal("cannot create symlink " + link.at.string() + ": " + ec.message());
-  }
-  return Status::Ok();
+  return std::optional<CloneRef>(CloneRef{ref["cloneUrl"], ref["commitId"], ref.value("branchName", "")});
 }
 
 Status GzipFile(const std::string& from, const std::string& to) {

@@ -1,9 +1,10 @@
 // Build inputs and outputs as files: where CodeBuild puts an artifact in S3 (its location, path,
-// namespaceType and name rules), zip archives written and read with libzip (source archives are
-// unpacked refusing entries that would land outside the source directory), and gzip for S3 logs.
+// namespaceType and name rules), artifact archives (through core/archive/zip.h, which also unpacks
+// sources safely), clone references, and gzip for S3 logs.
 // Pure functions over the file system; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "core/aws/document.h"
 #include "core/common/status.h"
 #include "runtime/build/build_runner.h"
+#include "services/codebuild/clone_ref.h"
 
 namespace gantry::services::codebuild {
 
@@ -35,9 +37,15 @@ S3Object ArtifactObject(const aws::Document& artifacts, std::string_view build_u
 // symlinks as symlink entries when the artifact enables them, else the file they point to).
 Status WriteZip(const std::string& zip_path, const std::vector<runtime::ArtifactFile>& files, bool keep_symlinks);
 
-// Unpacks a zip archive into dir (which exists). Entries with absolute paths, ".." components or
-// symlinks pointing outside dir are refused with an InvalidArgument naming the entry.
-Status ExtractZip(const std::string& zip_path, const std::string& dir);
+// A CodePipeline source artifact of output format CODEBUILD_CLONE_REF (clone_ref.h): the build
+// clones the repository it names instead of unpacking the archive.
+struct CloneRef {
+  std::string clone_url;
+  std::string commit_id;
+  std::string branch_name;
+};
+// The clone reference a zip holds; nullopt for any other archive.
+StatusOr<std::optional<CloneRef>> ReadCloneRef(const std::string& zip_path);
 
 // Compresses a file into a gzip file.
 Status GzipFile(const std::string& from, const std::string& to);

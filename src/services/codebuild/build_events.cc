@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "core/common/log.h"
+#include "services/codebuild/build_metrics.h"
 
 namespace gantry::services::codebuild {
 
@@ -127,51 +128,8 @@ Document PhaseChangeDetail(const Document& record, const Document& phase) {
           {"completed-phase-end", Time(phase["endTime"])}};
 }
 
-BuildAnnouncer::~BuildAnnouncer() { Stop(); }
-
-void BuildAnnouncer::Start() {
-  std::lock_guard lock(mu_);
-  if (running_) return;
-  running_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void BuildAnnouncer::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (!running_) return;
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  thread_.join();
-  std::lock_guard lock(mu_);
-  running_ = false;
-}
-
 void BuildAnnouncer::Announce(std::optional<Document> before, Document after) {
-  {
-    std::lock_guard lock(mu_);
-    if (running_ && !stopping_) {
-      queue_.push_back({std::move(before), std::move(after)});
-      wake_.notify_one();
-      return;
-    }
-  }
-  Send({std::move(before), std::move(after)});
-}
-
-void BuildAnnouncer::Loop() {
-  std::unique_lock lock(mu_);
-  while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything was sent
-    Change change = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    Send(change);
-    lock.lock();
-  }
+  worker_.Post({std::move(before), std::move(after)});
 }
 
 void BuildAnnouncer::Send(const Change& change) {
@@ -185,9 +143,13 @@ void BuildAnnouncer::Send(const Change& change) {
     if (p.contains("endTime") && index++ >= ended)
       Put(after, "CodeBuild Build Phase Change", PhaseChangeDetail(after, p));
   }
-  if (!change.before || (!change.before->value("Build", Document::object()).value("buildComplete", false) &&
-                         after["Build"].value("buildComplete", false))) {
+  if (!change.before) {
     Put(after, "CodeBuild Build State Change", StateChangeDetail(after));
+    PutMetrics(after, SubmittedBuildMetrics(after));
+  } else if (!change.before->value("Build", Document::object()).value("buildComplete", false) &&
+             after["Build"].value("buildComplete", false)) {
+    Put(after, "CodeBuild Build State Change", StateChangeDetail(after));
+    PutMetrics(after, CompletedBuildMetrics(after));
   }
 }
 
@@ -201,6 +163,15 @@ void BuildAnnouncer::Put(const Document& record, std::string_view detail_type, c
   if (!result.ok()) {
     GANTRY_LOG(kDebug, "codebuild: event " << detail_type << " for " << record["Build"].value("id", "")
                                            << " not published: " << result.status().ToString());
+  }
+}
+
+void BuildAnnouncer::PutMetrics(const Document& record, const Document& input) {
+  auto result = client_->Call(ServicePrincipal(record.value("Account", "")), "cloudwatch", "PutMetricData", input,
+                              record.value("Region", ""));
+  if (!result.ok()) {
+    GANTRY_LOG(kWarn, "codebuild: metrics of " << record["Build"].value("id", "")
+                                               << " not published: " << result.status().ToString());
   }
 }
 

@@ -3,19 +3,17 @@
 // Change" when a phase ends. They are put on the default bus through the in-process EventBridge API
 // as the codebuild.amazonaws.com service principal, after the change they announce is persisted,
 // by BuildAnnouncer's thread (off the builds' own threads), in the order the changes were made.
+// The same thread publishes the build's CloudWatch metrics (build_metrics.h) with each state change.
 // The detail functions are pure; BuildAnnouncer is thread-safe (Start/Stop from one thread).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "core/aws/document.h"
 #include "core/aws/service.h"
 #include "core/common/clock.h"
+#include "core/common/ordered_worker.h"
 
 namespace gantry::services::codebuild {
 
@@ -39,14 +37,11 @@ aws::Document PhaseChangeDetail(const aws::Document& record, const aws::Document
 // EventBridge may not be served.
 class BuildAnnouncer {
  public:
-  explicit BuildAnnouncer(aws::Client* client) : client_(client) {}
-  ~BuildAnnouncer();
-  BuildAnnouncer(const BuildAnnouncer&) = delete;
-  BuildAnnouncer& operator=(const BuildAnnouncer&) = delete;
+  explicit BuildAnnouncer(aws::Client* client) : client_(client), worker_([this](Change& c) { Send(c); }) {}
 
-  void Start();
+  void Start() { worker_.Start(); }
   // Sends what is queued, then stops the thread.
-  void Stop();
+  void Stop() { worker_.Stop(); }
   // Queued for the thread; sent at once on the caller's thread when the announcer is not started.
   void Announce(std::optional<aws::Document> before, aws::Document after);
 
@@ -57,15 +52,11 @@ class BuildAnnouncer {
   };
   void Send(const Change& change);
   void Put(const aws::Document& record, std::string_view detail_type, const aws::Document& detail);
-  void Loop();
+  // PutMetricData in AWS/CodeBuild (see build_metrics.h).
+  void PutMetrics(const aws::Document& record, const aws::Document& input);
 
   aws::Client* client_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<Change> queue_;
-  bool running_ = false;
-  bool stopping_ = false;
-  std::thread thread_;
+  OrderedWorker<Change> worker_;  // last: its thread uses the members above
 };
 
 }  // namespace gantry::services::codebuild

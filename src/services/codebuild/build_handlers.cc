@@ -91,6 +91,11 @@ StatusOr<Document> EffectiveSettings(const CodeBuildDeps& deps, aws::RequestCont
   }
   if (input.contains("artifactsOverride")) {
     settings["artifacts"] = NormalizeArtifacts(input["artifactsOverride"]);
+    // CodeBuild ignores the location of CODEPIPELINE artifacts, except from the pipeline itself: the
+    // object in its artifact store the action's output goes to (arn:aws:s3:::bucket/key).
+    if (settings["artifacts"].value("type", "") == "CODEPIPELINE" && PipelineOf(ctx.principal).empty()) {
+      settings["artifacts"].erase("location");
+    }
   } else if (settings["artifacts"].value("type", "") == "CODEPIPELINE") {
     return InvalidInput("ArtifactsOverride must be set when using artifacts type CodePipelines");
   }
@@ -125,6 +130,8 @@ Document BuildArtifactsOf(const Document& artifacts, const std::string& uuid, co
   if (artifacts.value("type", "") == "S3") {
     out["location"] = ArtifactObject(artifacts, uuid, project).Arn();
     out["encryptionDisabled"] = artifacts.value("encryptionDisabled", false);
+  } else if (artifacts.value("type", "") == "CODEPIPELINE" && artifacts.contains("location")) {
+    out["location"] = ParseS3Location(artifacts.value("location", "")).Arn();
   }
   if (artifacts.contains("overrideArtifactName")) out["overrideArtifactName"] = artifacts["overrideArtifactName"];
   if (artifacts.contains("artifactIdentifier")) out["artifactIdentifier"] = artifacts["artifactIdentifier"];

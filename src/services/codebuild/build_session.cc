@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/archive/zip.h"
 #include "core/aws/error.h"
 #include "core/aws/model.h"
 #include "core/aws/sigv4.h"
@@ -16,6 +17,7 @@
 #include "core/common/time_format.h"
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/build_events.h"
+#include "services/codebuild/clone_ref.h"
 #include "services/codebuild/environment.h"
 #include "services/codebuild/handlers.h"
 #include "services/codebuild/process.h"
@@ -507,25 +509,60 @@ StatusOr<std::string> BuildSession::DownloadSource(const std::string& src_dir) {
 
 StatusOr<std::string> BuildSession::FetchSource(const std::string& src_dir) {
   const Document& build = record_["Build"];
-  std::string type = build["source"].value("type", "NO_SOURCE");
-  if (!build.value("secondarySources", Document::array()).empty()) {
-    return ClientError(
-        "Gantry does not download secondary sources yet; remove secondarySources to build the "
-        "primary source alone.");
+  GANTRY_ASSIGN_OR_RETURN(std::string resolved,
+                          FetchOne(build["source"], build.value("sourceVersion", ""), src_dir, "primary source"));
+  bool pipeline = build.value("initiator", "").rfind("codepipeline/", 0) == 0;
+  Document resolved_secondary = Document::array();
+  for (const Document& source : build.value("secondarySources", Document::array())) {
+    std::string identifier = source.value("sourceIdentifier", "");
+    std::string version;
+    for (const Document& v : build.value("secondarySourceVersions", Document::array())) {
+      if (v.value("sourceIdentifier", "") == identifier) version = v.value("sourceVersion", "");
+    }
+    // Identifiers are [A-Za-z0-9_]: a plain directory name.
+    std::string dir = (fs::path(src_dir).parent_path() / "sources" / identifier).string();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::Internal("cannot create " + dir + ": " + ec.message());
+    GANTRY_ASSIGN_OR_RETURN(std::string secondary, FetchOne(source, version, dir, "secondary source " + identifier));
+    request_.codebuild_env.push_back({"CODEBUILD_SRC_DIR_" + identifier, dir, runtime::EnvVarType::kPlaintext});
+    // A pipeline names no versions for its secondary artifacts: the build shows the revisions they
+    // hold as their versions, the only place the model has for them.
+    if (pipeline && version.empty() && !secondary.empty()) {
+      resolved_secondary.push_back({{"sourceIdentifier", identifier}, {"sourceVersion", secondary}});
+    }
   }
+  if (!resolved_secondary.empty()) {
+    Persist([&](Document& r) {
+      Document& versions = r["Build"]["secondarySourceVersions"];
+      if (!versions.is_array()) versions = Document::array();
+      for (const Document& v : resolved_secondary) versions.push_back(v);
+    });
+  }
+  return resolved;
+}
+
+StatusOr<std::string> BuildSession::FetchOne(const Document& source, const std::string& version, const std::string& dir,
+                                             const std::string& which) {
+  std::string type = source.value("type", "NO_SOURCE");
   if (type == "NO_SOURCE") return std::string();
-  if (type == "S3") return DownloadS3(src_dir);
+  // A pipeline passes its secondary input artifacts as S3 sources: each, like its primary one, is
+  // an artifact zip or a CODEBUILD_CLONE_REF reference to clone.
+  if (type == "S3" && record_["Build"].value("initiator", "").rfind("codepipeline/", 0) == 0) {
+    return DownloadPipelineArtifact(ParseS3Location(source.value("location", "")).Arn(), dir, which);
+  }
+  if (type == "S3") return DownloadS3(source, version, dir, which);
+  if (type == "CODEPIPELINE") return DownloadPipelineArtifact(version, dir, which);
   for (const char* repository : kRepositoryTypes) {
-    if (type == repository) return CloneRepository(src_dir);
+    if (type == repository) return CloneRepository(source, version, dir, which);
   }
   return ClientError("Gantry does not download " + type + " sources yet; start this build with another source type.");
 }
 
-StatusOr<std::string> BuildSession::DownloadS3(const std::string& src_dir) {
-  const Document& build = record_["Build"];
-  S3Object object = ParseS3Location(build["source"].value("location", ""));
-  std::string version = build.value("sourceVersion", "");
-  std::string where = " for primary source and source version " + object.Arn();
+StatusOr<std::string> BuildSession::DownloadS3(const Document& source, const std::string& version,
+                                               const std::string& dir, const std::string& which) {
+  S3Object object = ParseS3Location(source.value("location", ""));
+  std::string where = " for " + which + " and source version " + object.Arn();
   if (!object.key.empty() && object.key.back() == '/') {
     Document list = {{"Bucket", object.bucket}, {"Prefix", object.key}};
     while (true) {
@@ -540,7 +577,7 @@ StatusOr<std::string> BuildSession::DownloadS3(const std::string& src_dir) {
         }
         auto got = CallAsRole("s3", "GetObject", {{"Bucket", object.bucket}, {"Key", key}});
         if (!got.ok()) return ClientError(Described(got.status(), "s3") + where);
-        GANTRY_RETURN_IF_ERROR(WriteFile(fs::path(src_dir) / relative, (*got)["Body"].get_binary()));
+        GANTRY_RETURN_IF_ERROR(WriteFile(fs::path(dir) / relative, (*got)["Body"].get_binary()));
       }
       if (!page->value("IsTruncated", false)) break;
       list["ContinuationToken"] = page->value("NextContinuationToken", "");
@@ -553,7 +590,7 @@ StatusOr<std::string> BuildSession::DownloadS3(const std::string& src_dir) {
   if (!got.ok()) return ClientError(Described(got.status(), "s3") + where);
   std::string zip = dir_ + "/source.zip";
   GANTRY_RETURN_IF_ERROR(WriteFile(zip, (*got)["Body"].get_binary()));
-  Status extracted = ExtractZip(zip, src_dir);
+  Status extracted = archive::ExtractZip(zip, dir);
   std::error_code ec;
   fs::remove(zip, ec);
   if (!extracted.ok()) return ClientError(extracted.message() + where);
@@ -561,13 +598,41 @@ StatusOr<std::string> BuildSession::DownloadS3(const std::string& src_dir) {
   return resolved == "null" ? std::string() : resolved;
 }
 
-StatusOr<std::string> BuildSession::CloneRepository(const std::string& src_dir) {
+StatusOr<std::string> BuildSession::DownloadPipelineArtifact(const std::string& version, const std::string& dir,
+                                                             const std::string& which) {
+  S3Object object = ParseS3Location(version);
+  std::string where = " for " + which + " and source version " + version;
+  if (version.rfind("arn:aws:s3:::", 0) != 0 || object.key.empty()) {
+    return ClientError("CODEPIPELINE sources are the artifacts a pipeline passes (arn:aws:s3:::<bucket>/<key>)" +
+                       where);
+  }
+  auto got = CallAsRole("s3", "GetObject", {{"Bucket", object.bucket}, {"Key", object.key}});
+  if (!got.ok()) return ClientError(Described(got.status(), "s3") + where);
+  std::string zip = dir_ + "/source.zip";
+  GANTRY_RETURN_IF_ERROR(WriteFile(zip, (*got)["Body"].get_binary()));
+  StatusOr<std::optional<CloneRef>> ref = ReadCloneRef(zip);
+  Status extracted = ref.ok() && !*ref ? archive::ExtractZip(zip, dir) : ref.status();
+  std::error_code ec;
+  fs::remove(zip, ec);
+  if (!extracted.ok()) return ClientError(extracted.message() + where);
+  if (*ref) {
+    Document source = {{"type", "CODECOMMIT"}, {"location", (*ref)->clone_url}};
+    return CloneRepository(source, (*ref)->commit_id, dir, which);
+  }
+  // The source revision the pipeline's source action recorded on the artifact (a commit id, an S3
+  // version id), as AWS shows it; else, for artifacts without it, the object's own version.
+  std::string revision = got->value("Metadata", Document::object()).value(kArtifactRevisionIdKey, "");
+  if (!revision.empty()) return revision;
+  std::string resolved = got->value("VersionId", "");
+  return resolved == "null" ? std::string() : resolved;
+}
+
+StatusOr<std::string> BuildSession::CloneRepository(const Document& source, const std::string& version,
+                                                    const std::string& src_dir, const std::string& which) {
   const Document& build = record_["Build"];
-  const Document& source = build["source"];
   std::string url = source.value("location", "");
-  std::string version = build.value("sourceVersion", "");
   std::string where =
-      " for primary source and source version " + (version.empty() ? std::string("(default branch)") : version);
+      " for " + which + " and source version " + (version.empty() ? std::string("(default branch)") : version);
   // Checked when the build was started too; a build stored before those checks meets them here.
   if (!IsCloneUrl(url)) return ClientError("Invalid source location: " + url + where);
   if (Status valid = ValidateSourceVersion(source.value("type", ""), version); !valid.ok()) {
@@ -688,12 +753,15 @@ Status BuildSession::UploadArtifacts(const std::vector<runtime::SelectedArtifact
         }
       }
     }
-    if (target == nullptr || target->value("type", "") != "S3") continue;
+    // A CODEPIPELINE artifact carries its location only when the pipeline started the build.
+    bool pipeline = target != nullptr && target->value("type", "") == "CODEPIPELINE" && target->contains("location");
+    if (target == nullptr || (target->value("type", "") != "S3" && !pipeline)) continue;
     if (artifact.files.empty()) return ClientError("no matching artifact paths found");
-    S3Object object =
-        ArtifactObject(*target, uuid_, project, artifact.name, artifact.spec ? artifact.spec->s3_prefix : "");
+    S3Object object = pipeline ? ParseS3Location(target->value("location", ""))
+                               : ArtifactObject(*target, uuid_, project, artifact.name,
+                                                artifact.spec ? artifact.spec->s3_prefix : "");
     Uploaded done{identifier, {{"location", object.Arn()}}};
-    if (target->value("packaging", "NONE") == "ZIP") {
+    if (pipeline || target->value("packaging", "NONE") == "ZIP") {
       if (object.key.empty()) object.key = project;
       std::string zip = dir_ + "/artifact-" + std::to_string(n++) + ".zip";
       Status written = WriteZip(zip, artifact.files, artifact.spec && artifact.spec->enable_symlinks);
@@ -721,7 +789,9 @@ Status BuildSession::UploadArtifacts(const std::vector<runtime::SelectedArtifact
     }
     uploaded.push_back(std::move(done));
   }
-  if (!primary_seen && primary.value("type", "") == "S3") return ClientError("no matching artifact paths found");
+  bool primary_expected = primary.value("type", "") == "S3" ||
+                          (primary.value("type", "") == "CODEPIPELINE" && primary.contains("location"));
+  if (!primary_seen && primary_expected) return ClientError("no matching artifact paths found");
   Persist([&](Document& r) {
     Document& build = r["Build"];
     for (const Uploaded& u : uploaded) {

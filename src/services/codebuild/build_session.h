@@ -84,10 +84,23 @@ class BuildSession final : public runtime::BuildHooks {
   // Persists a phase's beginning or end.
   void RecordPhase(const runtime::PhaseRecord& phase);
 
-  // The primary source into src_dir; its resolved version.
+  // The primary source into src_dir, the secondary ones into <work dir>/sources/<sourceIdentifier>
+  // (CODEBUILD_SRC_DIR_<sourceIdentifier>); the primary's resolved version. A pipeline's build
+  // records its secondary artifacts' revisions as their secondarySourceVersions.
   StatusOr<std::string> FetchSource(const std::string& src_dir);
-  StatusOr<std::string> DownloadS3(const std::string& src_dir);
-  StatusOr<std::string> CloneRepository(const std::string& src_dir);
+  // One source at a version into dir; its resolved version. `which` names the source in messages
+  // ("primary source", "secondary source <identifier>").
+  StatusOr<std::string> FetchOne(const aws::Document& source, const std::string& version, const std::string& dir,
+                                 const std::string& which);
+  StatusOr<std::string> DownloadS3(const aws::Document& source, const std::string& version, const std::string& dir,
+                                   const std::string& which);
+  // A CodePipeline artifact (version "arn:aws:s3:::bucket/key"): unpacked, or cloned when it is a
+  // clone reference (CODEBUILD_CLONE_REF); its resolved version is the revision the source action
+  // recorded (kArtifactRevisionIdKey), else the commit cloned, else the object's version id.
+  StatusOr<std::string> DownloadPipelineArtifact(const std::string& version, const std::string& dir,
+                                                 const std::string& which);
+  StatusOr<std::string> CloneRepository(const aws::Document& source, const std::string& version, const std::string& dir,
+                                        const std::string& which);
   void UploadS3Log();
 
   BuildQueueDeps deps_;

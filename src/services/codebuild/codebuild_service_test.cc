@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/archive/zip.h"
 #include "core/http/server.h"
 #include "core/store/test_support.h"
 #include "services/codebuild/artifacts.h"
@@ -101,7 +102,9 @@ class FakeAws final : public aws::Client {
       if (operation == "GetObject") {
         auto it = objects.find(key);
         if (it == objects.end()) return Status::NotFound("The specified key does not exist.", "NoSuchKey");
-        return Document{{"Body", Document::binary(std::vector<uint8_t>(it->second.begin(), it->second.end()))}};
+        Document out = {{"Body", Document::binary(std::vector<uint8_t>(it->second.begin(), it->second.end()))}};
+        if (auto m = object_metadata.find(key); m != object_metadata.end()) out["Metadata"] = m->second;
+        return out;
       }
       if (operation == "ListObjectsV2") {
         Document contents = Document::array();
@@ -129,6 +132,7 @@ class FakeAws final : public aws::Client {
       events.push_back(input["Entries"][0]);
       return Document{{"FailedEntryCount", 0}};
     }
+    if (service == "cloudwatch" && operation == "PutMetricData") return Document::object();
     return Status::Unimplemented("fake: " + action);
   }
 
@@ -157,6 +161,7 @@ class FakeAws final : public aws::Client {
   std::map<std::string, std::vector<std::string>> log_lines;  // "group|stream"
   int log_batches = 0;
   std::map<std::string, std::string> objects;                             // "bucket/key"
+  std::map<std::string, Document> object_metadata;                        // "bucket/key" → user metadata
   std::map<std::string, std::pair<std::string, std::string>> parameters;  // name → value, type
   std::map<std::string, std::string> secrets;
   std::vector<Document> events;
@@ -182,6 +187,7 @@ struct Observed {
   std::map<std::string, runtime::ResolvedValue> resolved;
   std::map<std::string, std::string> codebuild_env;  // as read after DOWNLOAD_SOURCE
   std::vector<std::string> source_files;
+  std::vector<std::string> secondary_files;  // "<sourceIdentifier>:<path>"
 };
 
 class FakeEngine final : public BuildEngine {
@@ -265,6 +271,13 @@ class FakeEngine final : public BuildEngine {
     outcome.resolved_source_version = *version;
     for (const auto& entry : fs::recursive_directory_iterator(src)) {
       if (entry.is_regular_file()) observed_->source_files.push_back(fs::relative(entry.path(), src).string());
+    }
+    for (const runtime::EnvVar& v : request.codebuild_env) {
+      if (v.name.rfind("CODEBUILD_SRC_DIR_", 0) != 0) continue;
+      for (const auto& entry : fs::recursive_directory_iterator(v.value)) {
+        if (!entry.is_regular_file()) continue;
+        observed_->secondary_files.push_back(v.name.substr(18) + ":" + fs::relative(entry.path(), v.value).string());
+      }
     }
     phase(BuildPhaseType::kInstall, BuildStatus::kSucceeded);
     phase(BuildPhaseType::kPreBuild, BuildStatus::kSucceeded);
@@ -752,6 +765,57 @@ TEST_F(CodeBuildTest, FailedBuildKeepsPhaseContexts) {
   }
 }
 
+// The metrics AWS documents, in AWS/CodeBuild as the service principal: Builds at submission; the
+// outcome, Duration and the phase durations at the end; each for the account, the project and the build.
+TEST_F(CodeBuildTest, BuildsPublishTheirCloudWatchMetrics) {
+  Ok("CreateProject", NoSourceProject("app"));
+  script_.fail_build = true;
+  std::string id = Ok("StartBuild", {{"projectName", "app"}})["build"]["id"];
+  clock_.Advance(std::chrono::seconds(3));
+  RunQueued();
+  ASSERT_TRUE(Eventually([&] { return aws_.CallsTo("cloudwatch", "PutMetricData").size() == 2; }));
+  auto calls = aws_.CallsTo("cloudwatch", "PutMetricData");
+  // name → {"", "ProjectName", "BuildId,BuildNumber,ProjectName"} → datum
+  auto by_name = [](const Document& input) {
+    std::map<std::string, std::map<std::string, Document>> out;
+    for (const Document& datum : input["MetricData"]) {
+      std::string names;
+      for (const Document& d : datum.value("Dimensions", Document::array())) {
+        names += (names.empty() ? "" : ",") + d["Name"].get<std::string>() + "=" + d["Value"].get<std::string>();
+      }
+      out[datum["MetricName"]][names] = datum;
+    }
+    return out;
+  };
+  for (const auto& call : calls) {
+    EXPECT_EQ(call.principal.service, "codebuild.amazonaws.com");
+    EXPECT_EQ(call.input["Namespace"], "AWS/CodeBuild");
+  }
+  auto submitted = by_name(calls[0].input);
+  ASSERT_EQ(submitted.size(), 1u);
+  const std::string build_dims = "BuildId=" + id + ",BuildNumber=1,ProjectName=app";
+  for (const std::string& dims : {std::string(), std::string("ProjectName=app"), build_dims}) {
+    ASSERT_TRUE(submitted["Builds"].count(dims)) << dims;
+    EXPECT_EQ(submitted["Builds"][dims]["Value"], 1.0);
+    EXPECT_EQ(submitted["Builds"][dims]["Unit"], "Count");
+  }
+  Document build = Build(id);
+  auto ended = by_name(calls[1].input);
+  EXPECT_EQ(ended["FailedBuilds"]["ProjectName=app"]["Value"], 1.0);
+  EXPECT_EQ(ended["SucceededBuilds"]["ProjectName=app"]["Value"], 0.0);
+  EXPECT_EQ(ended["FailedBuilds"][""]["Timestamp"], build["endTime"]);
+  EXPECT_EQ(ended["Duration"][build_dims]["Unit"], "Seconds");
+  EXPECT_DOUBLE_EQ(ended["Duration"][""]["Value"].get<double>(),
+                   build["endTime"].get<double>() - build["startTime"].get<double>());
+  EXPECT_EQ(ended["SubmittedDuration"]["ProjectName=app"]["Value"], 3.0);
+  for (const char* name : {"QueuedDuration", "ProvisioningDuration", "DownloadSourceDuration", "InstallDuration",
+                           "PreBuildDuration", "BuildDuration", "PostBuildDuration", "UploadArtifactsDuration",
+                           "FinalizingDuration"}) {
+    EXPECT_EQ(ended[name].size(), 3u) << name;
+  }
+  EXPECT_EQ(ended.count("CompletedDuration"), 0u);
+}
+
 TEST_F(CodeBuildTest, ParametersAndSecretsResolveAsTheRole) {
   aws_.parameters["/app/url"] = {"https://x", "String"};
   aws_.parameters["/app/key"] = {"k3y", "SecureString"};
@@ -845,7 +909,7 @@ TEST_F(CodeBuildTest, S3SourceAndZippedArtifacts) {
   ASSERT_TRUE(aws_.objects.count(key));
   std::ofstream(tmp.path() + "/artifact.zip", std::ios::binary) << aws_.objects[key];
   fs::create_directories(tmp.path() + "/unzipped");
-  ASSERT_TRUE(ExtractZip(tmp.path() + "/artifact.zip", tmp.path() + "/unzipped").ok());
+  ASSERT_TRUE(archive::ExtractZip(tmp.path() + "/artifact.zip", tmp.path() + "/unzipped").ok());
   std::ifstream app(tmp.path() + "/unzipped/dist/app.txt");
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(app), std::istreambuf_iterator<char>()), "the app");
   auto digests = DigestFile(tmp.path() + "/artifact.zip");
@@ -1380,6 +1444,164 @@ TEST_F(CodeBuildTest, TheBuildDirectoryIsPrivate) {
   EXPECT_EQ(started.message(), "the build directory " + root +
                                    " belongs to uid 65534, not to Gantry's user (uid 0), who could read and change "
                                    "builds there; remove it or set TMPDIR to a directory of your own");
+}
+
+// A zip archive of (path, content) files, as bytes.
+std::string ZipOf(const std::vector<std::pair<std::string, std::string>>& files) {
+  store::testing::ScratchDirectory tmp;
+  std::vector<runtime::ArtifactFile> entries;
+  for (const auto& [path, content] : files) {
+    fs::create_directories((fs::path(tmp.path()) / "in" / path).parent_path());
+    std::ofstream(fs::path(tmp.path()) / "in" / path) << content;
+    entries.push_back({tmp.path() + "/in/" + path, path});
+  }
+  EXPECT_TRUE(WriteZip(tmp.path() + "/out.zip", entries, false).ok());
+  std::ifstream zip(tmp.path() + "/out.zip", std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(zip), std::istreambuf_iterator<char>());
+}
+
+// The files of a zip archive held as bytes, path → content.
+std::map<std::string, std::string> Unzipped(const std::string& bytes) {
+  store::testing::ScratchDirectory tmp;
+  std::ofstream(tmp.path() + "/a.zip", std::ios::binary) << bytes;
+  fs::create_directories(tmp.path() + "/out");
+  EXPECT_TRUE(archive::ExtractZip(tmp.path() + "/a.zip", tmp.path() + "/out").ok());
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(tmp.path() + "/out")) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path());
+    out[fs::relative(entry.path(), tmp.path() + "/out").string()] =
+        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+Document PipelineProject(const std::string& name) {
+  Document p = NoSourceProject(name);
+  p["source"] = {{"type", "CODEPIPELINE"}};
+  p["artifacts"] = {{"type", "CODEPIPELINE"}};
+  return p;
+}
+
+aws::Principal PipelineRole() {
+  aws::Principal role;
+  role.account_id = kAccount;
+  role.arn = "arn:aws:sts::000000000000:assumed-role/pipeline-role/1700000000000";
+  role.user_id = "AROA:1700000000000";
+  role.source_arn = "arn:aws:codepipeline:us-east-1:000000000000:pipe";
+  return role;
+}
+
+TEST_F(CodeBuildTest, PipelineBuildsReadAndWriteThePipelineArtifactStore) {
+  aws_.objects["store/pipe/Source/abc.zip"] = ZipOf({{"buildspec.yml", "version: 0.2\n"}, {"src/a.py", "A"}});
+  aws_.objects["store/pipe/Other/def.zip"] = ZipOf({{"docs/readme.md", "R"}});
+  // The revisions the source actions recorded on their artifacts.
+  const std::string commit(40, 'c');
+  aws_.object_metadata["store/pipe/Source/abc.zip"] = {{"codepipeline-artifact-revision-id", commit}};
+  aws_.object_metadata["store/pipe/Other/def.zip"] = {{"codepipeline-artifact-revision-id", "other-version"}};
+  Ok("CreateProject", PipelineProject("app"));
+  script_.artifact_files = {{"dist/app.txt", "the app"}};
+  aws::Principal role = PipelineRole();
+  Document input = {
+      {"projectName", "app"},
+      {"sourceVersion", "arn:aws:s3:::store/pipe/Source/abc.zip"},
+      {"secondarySourcesOverride",
+       {{{"type", "S3"}, {"location", "store/pipe/Other/def.zip"}, {"sourceIdentifier", "Other"}}}},
+      {"artifactsOverride", {{"type", "CODEPIPELINE"}, {"location", "arn:aws:s3:::store/pipe/BuildOut/xyz"}}}};
+  auto started = Call("StartBuild", input, &role);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  std::string id = (*started)["build"]["id"];
+  EXPECT_EQ((*started)["build"]["initiator"], "codepipeline/pipe");
+  EXPECT_EQ((*started)["build"]["artifacts"]["location"], "arn:aws:s3:::store/pipe/BuildOut/xyz");
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "SUCCEEDED") << build.dump(2);
+  std::sort(observed_.source_files.begin(), observed_.source_files.end());
+  EXPECT_EQ(observed_.source_files, (std::vector<std::string>{"buildspec.yml", "src/a.py"}));
+  EXPECT_EQ(observed_.secondary_files, (std::vector<std::string>{"Other:docs/readme.md"}));
+  EXPECT_EQ(Env(requests_[0])["CODEBUILD_INITIATOR"], "codepipeline/pipe");
+  EXPECT_EQ(Env(requests_[0])["CODEBUILD_SOURCE_VERSION"], "arn:aws:s3:::store/pipe/Source/abc.zip");
+  // As in AWS, the build shows the source revision CodePipeline provided.
+  EXPECT_EQ(build["resolvedSourceVersion"], commit);
+  EXPECT_EQ(observed_.codebuild_env["CODEBUILD_RESOLVED_SOURCE_VERSION"], commit);
+  EXPECT_EQ(build["secondarySourceVersions"],
+            (Document{{{"sourceIdentifier", "Other"}, {"sourceVersion", "other-version"}}}));
+  // The artifact is zipped to the object the pipeline named, as the build's role.
+  ASSERT_TRUE(aws_.objects.count("store/pipe/BuildOut/xyz"));
+  EXPECT_EQ(Unzipped(aws_.objects["store/pipe/BuildOut/xyz"]),
+            (std::map<std::string, std::string>{{"dist/app.txt", "the app"}}));
+  EXPECT_EQ(build["artifacts"]["location"], "arn:aws:s3:::store/pipe/BuildOut/xyz");
+  EXPECT_EQ(build["artifacts"]["md5sum"].get<std::string>().size(), 32u);
+  for (const auto& call : aws_.CallsTo("s3", "GetObject")) {
+    EXPECT_EQ(call.principal.arn.rfind("arn:aws:sts::000000000000:assumed-role/cb/", 0), 0u);
+  }
+}
+
+TEST_F(CodeBuildTest, PipelineArtifactLocationsFromOtherCallersAreIgnored) {
+  Ok("CreateProject", PipelineProject("app"));
+  aws_.objects["store/pipe/Source/abc.zip"] = ZipOf({{"a.txt", "A"}});
+  script_.artifact_files = {{"a.txt", "A"}};
+  Document started =
+      Ok("StartBuild",
+         {{"projectName", "app"},
+          {"sourceVersion", "arn:aws:s3:::store/pipe/Source/abc.zip"},
+          {"artifactsOverride", {{"type", "CODEPIPELINE"}, {"location", "arn:aws:s3:::store/elsewhere"}}}})["build"];
+  EXPECT_EQ(started["initiator"], "root");
+  EXPECT_EQ(started["artifacts"]["location"], "");
+  RunQueued();
+  EXPECT_EQ(Build(started["id"])["buildStatus"], "SUCCEEDED");
+  EXPECT_FALSE(aws_.objects.count("store/elsewhere"));
+  // Without a version naming an artifact, a CODEPIPELINE source has nothing to download.
+  std::string id =
+      Ok("StartBuild", {{"projectName", "app"}, {"artifactsOverride", {{"type", "CODEPIPELINE"}}}})["build"]["id"];
+  RunQueued();
+  Document build = Build(id);
+  EXPECT_EQ(build["buildStatus"], "FAILED");
+  EXPECT_EQ(build["phases"][3]["contexts"][0]["message"],
+            "CODEPIPELINE sources are the artifacts a pipeline passes (arn:aws:s3:::<bucket>/<key>) for primary source "
+            "and source version ");
+}
+
+TEST_F(CodeBuildTest, PipelineCloneReferencesAreClonedAtTheirCommit) {
+  store::testing::ScratchDirectory served;
+  std::string feature = ServeRepository(served.path());
+  ASSERT_EQ(feature.size(), 40u);
+  StaticGitServer server(served.path());
+  ASSERT_TRUE(server.Start().ok());
+  Document ref = {{"cloneUrl", server.Url("app.git")}, {"commitId", feature}, {"branchName", "feature"}};
+  aws_.objects["store/pipe/Source/ref.zip"] = ZipOf({{kCloneRefEntry, ref.dump()}});
+  Ok("CreateProject", PipelineProject("app"));
+  aws::Principal role = PipelineRole();
+  auto started = Call("StartBuild",
+                      {{"projectName", "app"},
+                       {"sourceVersion", "arn:aws:s3:::store/pipe/Source/ref.zip"},
+                       {"artifactsOverride", {{"type", "NO_ARTIFACTS"}}}},
+                      &role);
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  RunQueued();
+  Document build = Build((*started)["build"]["id"]);
+  EXPECT_EQ(build["buildStatus"], "SUCCEEDED") << build.dump(2);
+  EXPECT_EQ(build["resolvedSourceVersion"], feature);
+  EXPECT_TRUE(std::count(observed_.source_files.begin(), observed_.source_files.end(), "feature.txt"));
+  EXPECT_FALSE(std::count(observed_.source_files.begin(), observed_.source_files.end(), kCloneRefEntry));
+
+  // A secondary input artifact (an S3 source from the pipeline) that is a clone reference is cloned too.
+  aws_.objects["store/pipe/Other/src.zip"] = ZipOf({{"buildspec.yml", "version: 0.2\n"}});
+  observed_ = {};
+  auto both = Call("StartBuild",
+                   {{"projectName", "app"},
+                    {"sourceVersion", "arn:aws:s3:::store/pipe/Other/src.zip"},
+                    {"secondarySourcesOverride",
+                     {{{"type", "S3"}, {"location", "store/pipe/Source/ref.zip"}, {"sourceIdentifier", "Source"}}}},
+                    {"artifactsOverride", {{"type", "NO_ARTIFACTS"}}}},
+                   &role);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  RunQueued();
+  Document second = Build((*both)["build"]["id"]);
+  EXPECT_EQ(second["buildStatus"], "SUCCEEDED") << second.dump(2);
+  EXPECT_TRUE(std::count(observed_.secondary_files.begin(), observed_.secondary_files.end(), "Source:feature.txt"));
+  EXPECT_FALSE(std::count(observed_.secondary_files.begin(), observed_.secondary_files.end(),
+                          std::string("Source:") + kCloneRefEntry));
 }
 
 }  // namespace

@@ -37,7 +37,18 @@ bool IsCuratedImage(std::string_view image) {
   return image.rfind("aws/codebuild/standard:", 0) == 0 || image.rfind("aws/codebuild/amazonlinux", 0) == 0;
 }
 
+std::string PipelineOf(const aws::Principal& principal) {
+  constexpr std::string_view kPrefix = "arn:aws:codepipeline:";
+  const std::string& arn = principal.source_arn;
+  if (arn.rfind(kPrefix, 0) != 0) return "";
+  // arn:aws:codepipeline:<region>:<account>:<pipeline>
+  size_t region_end = arn.find(':', kPrefix.size());
+  size_t account_end = region_end == std::string::npos ? region_end : arn.find(':', region_end + 1);
+  return account_end == std::string::npos ? "" : arn.substr(account_end + 1);
+}
+
 std::string InitiatorOf(const aws::Principal& principal) {
+  if (std::string pipeline = PipelineOf(principal); !pipeline.empty()) return "codepipeline/" + pipeline;
   if (principal.is_root) return "root";
   const std::string& arn = principal.arn;
   if (arn.rfind("arn:", 0) != 0) {

@@ -23,8 +23,11 @@ std::optional<runtime::SandboxLimits> ComputeLimits(std::string_view compute_typ
 bool IsCuratedImage(std::string_view image);
 
 // The initiator CodeBuild records: "root", a user's name, "<role>/<session>" for an assumed role,
-// the service for an AWS service principal.
+// the service for an AWS service principal, "codepipeline/<pipeline>" for a pipeline's action.
 std::string InitiatorOf(const aws::Principal& principal);
+
+// The pipeline a caller acts for (its aws:SourceArn names a CodePipeline pipeline), or empty.
+std::string PipelineOf(const aws::Principal& principal);
 
 // What the CODEBUILD_* variables and the AWS ones are made of.
 struct BuildFacts {

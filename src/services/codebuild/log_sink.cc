@@ -42,11 +42,16 @@ void BuildLogSink::Append(std::string_view line) {
     std::fputc('\n', file_);
   }
   if (!send_) return;
+  // CloudWatch Logs refuses an empty message, and with it the whole batch. CodeBuild's own events
+  // keep each line's newline, so an empty line is the event "\n" there, a blank line in the
+  // console; Gantry's events carry no newline, so an empty line goes as one space, as blank
+  // wherever it is shown and never refused.
+  if (line.empty()) line = " ";
   now = std::max(now, last_timestamp_);
   last_timestamp_ = now;
   // A line that does not fit beside what waits for CloudWatch Logs is dropped (the file keeps it);
   // the first line that fits again is preceded by the count of those dropped.
-  size_t events = line.empty() ? 1 : (line.size() + kMaxEventBytes - 1) / kMaxEventBytes;
+  size_t events = (line.size() + kMaxEventBytes - 1) / kMaxEventBytes;
   size_t marker_bytes = dropped_lines_ > 0 ? kMaxDroppedMarkerBytes + kEventOverhead : 0;
   if (!buffer_.empty() && buffered_bytes_ + marker_bytes + line.size() + events * kEventOverhead > kMaxPendingBytes) {
     ++dropped_lines_;

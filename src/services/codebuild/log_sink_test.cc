@@ -52,6 +52,36 @@ TEST(BuildLogSinkTest, SendsLinesInOrderAndInBatches) {
   EXPECT_EQ(sent.timestamps.back() - sent.timestamps.front(), 1000);
 }
 
+TEST(BuildLogSinkTest, EmptyLinesAreSentAsABlankTheServiceAccepts) {
+  FakeClock clock;
+  Sent sent;
+  store::testing::ScratchDirectory dir;
+  // As CloudWatch Logs: a batch with an empty message is refused whole.
+  BuildLogSink sink(
+      &clock,
+      [&sent](const aws::Document& events) {
+        for (const aws::Document& e : events) {
+          if (e["message"].get<std::string>().empty()) {
+            return Status::InvalidArgument("1 validation error detected: Value '' at 'logEvents.1.member.message' "
+                                           "failed to satisfy constraint: Member must have length greater than or "
+                                           "equal to 1",
+                                           "InvalidParameterException");
+          }
+        }
+        return Recorder(sent)(events);
+      },
+      dir.File("log"));
+  sink.Start();
+  sink.Append("before");
+  sink.Append("");
+  sink.Append("after");
+  sink.Close();
+  EXPECT_EQ(sent.messages, (std::vector<std::string>{"before", " ", "after"}));
+  std::ifstream file(dir.File("log"));
+  std::string log((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(log, "before\n\nafter\n");
+}
+
 TEST(BuildLogSinkTest, SplitsLinesLongerThanAnEventAndKeepsTheWholeLog) {
   FakeClock clock;
   Sent sent;

@@ -48,6 +48,7 @@ aws::Principal PrincipalFor(const TargetDelivery& delivery) {
   std::string role = delivery.target.value("RoleArn", "");
   if (role.empty()) role = delivery.rule.value("RoleArn", "");
   aws::Principal principal;
+  principal.source_arn = delivery.rule.value("Arn", "");
   auto arn = Arn::Parse(role);
   if (arn && arn->service == "iam" && arn->resource.rfind("role/", 0) == 0) {
     std::string name = arn->resource.substr(arn->resource.rfind('/') + 1);

@@ -9,7 +9,8 @@
 //   codepipeline pipeline   codepipeline:StartPipelineExecution {name}
 //   logs log-group          logs:CreateLogStream (the event id) + logs:PutLogEvents
 // Calls run as the target's RoleArn (an assumed-role principal) when it has one, else as the
-// service principal events.amazonaws.com of the rule's account. A service Gantry does not
+// service principal events.amazonaws.com of the rule's account, with the rule's ARN as source_arn
+// (aws:SourceArn). A service Gantry does not
 // implement answers Unimplemented: a failed invocation. Thread-compatible; used by the delivery
 // engine's thread.
 #pragma once

@@ -392,6 +392,90 @@ void CodeCommitTargets(const aws::RequestContext& ctx, const Document& input, Ac
   if (out.checks.empty()) out.checks.push_back({action, "*"});
 }
 
+// ---- CodePipeline ----
+
+// As the Service Authorization Reference lists them: a pipeline is
+// arn:aws:codepipeline:<region>:<account>:<name>, a stage <name>/<stage>, an action
+// <name>/<stage>/<action>, a webhook webhook:<name>, a custom action type
+// actiontype:Custom/<category>/<provider>/<version>. Jobs, action type listings and ListPipelines
+// are checked on "*".
+void CodePipelineTargets(const aws::RequestContext& ctx, const Document& input, ActionTargets& out) {
+  const std::string& op = ctx.operation->name;
+  std::string action = "codepipeline:" + op;
+  auto arn = [&](const std::string& resource) { return RegionalArn(ctx, "codepipeline", resource); };
+  std::string pipeline = Str(input, "pipelineName");
+  if (pipeline.empty() && (op == "GetPipeline" || op == "DeletePipeline" || op == "GetPipelineState" ||
+                           op == "StartPipelineExecution")) {
+    pipeline = Str(input, "name");
+  }
+  if (pipeline.empty() && input.contains("pipeline") && input["pipeline"].is_object()) {
+    pipeline = Str(input["pipeline"], "name");  // CreatePipeline, UpdatePipeline
+  }
+  if (input.contains("resourceArn")) {
+    out.checks.push_back({action, Str(input, "resourceArn")});
+  } else if (!pipeline.empty() && input.contains("stageName") && input.contains("actionName")) {
+    out.checks.push_back({action, arn(pipeline + "/" + Str(input, "stageName") + "/" + Str(input, "actionName"))});
+  } else if (!pipeline.empty() && input.contains("stageName")) {
+    out.checks.push_back({action, arn(pipeline + "/" + Str(input, "stageName"))});
+  } else if (!pipeline.empty()) {
+    out.checks.push_back({action, arn(pipeline)});
+  } else if (op == "PutWebhook" && input.contains("webhook") && input["webhook"].is_object()) {
+    out.checks.push_back({action, arn("webhook:" + Str(input["webhook"], "name"))});
+    std::string target = Str(input["webhook"], "targetPipeline");
+    if (!target.empty()) out.checks.push_back({action, arn(target)});
+  } else if (op == "DeleteWebhook" || input.contains("webhookName")) {
+    out.checks.push_back({action, arn("webhook:" + Str(input, op == "DeleteWebhook" ? "name" : "webhookName"))});
+  } else if (op == "CreateCustomActionType" || op == "DeleteCustomActionType") {
+    out.checks.push_back({action, arn("actiontype:Custom/" + Str(input, "category") + "/" + Str(input, "provider") +
+                                      "/" + Str(input, "version"))});
+  }
+  if (out.checks.empty()) out.checks.push_back({action, "*"});
+}
+
+// ---- CloudWatch ----
+
+// Alarms are arn:aws:cloudwatch:<region>:<account>:alarm:<name>, dashboards (global)
+// arn:aws:cloudwatch::<account>:dashboard/<name>; an operation naming several is checked on each.
+// PutMetricAlarm and PutCompositeAlarm carry cloudwatch:AlarmActions (every action of the alarm),
+// PutMetricData cloudwatch:namespace. Metric operations and listings are checked on "*".
+void CloudWatchTargets(const aws::RequestContext& ctx, const Document& input, ActionTargets& out) {
+  const std::string& op = ctx.operation->name;
+  std::string action = "cloudwatch:" + op;
+  auto alarm = [&](const std::string& name) { return RegionalArn(ctx, "cloudwatch", "alarm:" + name); };
+  auto dashboard = [&](const std::string& name) {
+    return "arn:aws:cloudwatch::" + ctx.account_id + ":dashboard/" + name;
+  };
+  auto each = [&](const char* member, const auto& to_arn) {
+    std::set<std::string> arns;
+    for (const Document& name : input.value(member, Document::array())) {
+      if (name.is_string()) arns.insert(to_arn(name.get<std::string>()));
+    }
+    for (const std::string& arn : arns) out.checks.push_back({action, arn});
+  };
+  if (input.contains("ResourceARN")) {
+    out.checks.push_back({action, Str(input, "ResourceARN")});
+  } else if (input.contains("AlarmName")) {
+    out.checks.push_back({action, alarm(Str(input, "AlarmName"))});
+  } else if (input.contains("AlarmNames")) {
+    each("AlarmNames", alarm);
+  } else if (input.contains("DashboardName")) {
+    out.checks.push_back({action, dashboard(Str(input, "DashboardName"))});
+  } else if (input.contains("DashboardNames")) {
+    each("DashboardNames", dashboard);
+  }
+  if (out.checks.empty()) out.checks.push_back({action, "*"});
+  if (op == "PutMetricAlarm" || op == "PutCompositeAlarm") {
+    std::vector<std::string> actions;
+    for (const char* member : {"AlarmActions", "OKActions", "InsufficientDataActions"}) {
+      for (const Document& a : input.value(member, Document::array())) {
+        if (a.is_string()) actions.push_back(a.get<std::string>());
+      }
+    }
+    if (!actions.empty()) out.context.Set("cloudwatch:AlarmActions", std::move(actions));
+  }
+  if (op == "PutMetricData" && input.contains("Namespace")) out.context.Set("cloudwatch:namespace", Str(input, "Namespace"));
+}
+
 // ---- STS ----
 
 void StsTargets(const aws::RequestContext& ctx, const Document& input, ActionTargets& out) {
@@ -506,6 +590,10 @@ ActionTargets TargetsFor(const aws::RequestContext& ctx, const Document& input, 
     CodeBuildTargets(ctx, input, out);
   } else if (service == "codecommit") {
     CodeCommitTargets(ctx, input, out);
+  } else if (service == "codepipeline") {
+    CodePipelineTargets(ctx, input, out);
+  } else if (service == "cloudwatch") {
+    CloudWatchTargets(ctx, input, out);
   } else if (service == "sts") {
     StsTargets(ctx, input, out);
   } else if (service == "iam") {

@@ -7,6 +7,7 @@
 
 #include "core/common/strings.h"
 #include "services/logs/handlers.h"
+#include "services/logs/log_metrics.h"
 #include "telemetry/logs/filter_pattern.h"
 
 namespace gantry::services::logs {
@@ -129,6 +130,7 @@ StatusOr<Document> PutLogEvents(const LogsDeps& deps, aws::RequestContext& ctx, 
     return appended.status();
   }
   uint64_t last_seq = appended->last_seq;
+  PublishLogMetrics(deps, ctx, group_name, batch);
   if (batch.empty()) {
     GANTRY_ASSIGN_OR_RETURN(telemetry::logs::StreamStats stats, deps.engine->Stats(id));
     last_seq = stats.last_seq;

@@ -7,7 +7,7 @@
 namespace gantry::services::logs {
 
 LogsService::LogsService(store::Store* store, Clock* clock, IdSource* ids,
-                         telemetry::logs::LogStoreOptions engine_options) {
+                         telemetry::logs::LogStoreOptions engine_options, aws::Client* client) {
   engine_options.clock = clock;
   auto opened = telemetry::logs::LogStore::Open(std::move(engine_options));
   if (opened.ok()) {
@@ -15,7 +15,7 @@ LogsService::LogsService(store::Store* store, Clock* clock, IdSource* ids,
   } else {
     opened_ = opened.status();
   }
-  deps_ = LogsDeps{store, clock, ids, engine_.get()};
+  deps_ = LogsDeps{store, clock, ids, engine_.get(), client};
 }
 
 LogsService::~LogsService() { Stop(); }

@@ -1,7 +1,7 @@
 // CloudWatch Logs: log groups and streams, PutLogEvents with AWS's batch rules, GetLogEvents and
 // FilterLogEvents with the full filter-pattern language, retention that really expires data,
-// metric filters (stored and testable; they feed CloudWatch metrics once that service exists) and
-// tags. Control-plane records live in the store (resources.h); events live in the log store engine
+// metric filters and the Embedded Metric Format (their metrics go to CloudWatch through `client`,
+// log_metrics.h) and tags. Control-plane records live in the store (resources.h); events live in the log store engine
 // (telemetry/logs/log_store.h) under <state-dir>/logs, so an acknowledged PutLogEvents survives
 // kill -9 and restarts.
 //
@@ -22,9 +22,10 @@ namespace gantry::services::logs {
 
 class LogsService final : public aws::Service {
  public:
-  // store, clock and ids must outlive the service; engine_options.root is where events are kept
+  // store, clock, ids and client must outlive the service; engine_options.root is where events are kept
   // (its clock is replaced by `clock`).
-  LogsService(store::Store* store, Clock* clock, IdSource* ids, telemetry::logs::LogStoreOptions engine_options);
+  LogsService(store::Store* store, Clock* clock, IdSource* ids, telemetry::logs::LogStoreOptions engine_options,
+              aws::Client* client = nullptr);
   ~LogsService() override;
 
   std::string_view name() const override { return "logs"; }

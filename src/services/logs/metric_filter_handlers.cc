@@ -1,5 +1,5 @@
-// Metric filters: stored with their pattern checked, listed, tested against sample messages. They
-// will publish to CloudWatch metrics once Gantry serves that service.
+// Metric filters: stored with their pattern checked, listed, tested against sample messages.
+// PutLogEvents applies them to the events it stores (log_metrics.h).
 #include "services/logs/handlers.h"
 #include "telemetry/logs/filter_pattern.h"
 

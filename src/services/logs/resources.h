@@ -49,6 +49,7 @@ struct LogsDeps {
   Clock* clock = nullptr;
   IdSource* ids = nullptr;
   telemetry::logs::LogStore* engine = nullptr;
+  aws::Client* client = nullptr;  // publishes metric filters' and EMF metrics; null: none
 };
 
 // Errors as CloudWatch Logs words them.
