@@ -417,12 +417,15 @@ Status AlarmScheduler::EvaluateCompositeAlarm(const std::string& scope, const st
                                               int depth) {
   const Document& alarm = record.doc["Alarm"];
   GANTRY_ASSIGN_OR_RETURN(AlarmRule rule, AlarmRule::Parse(alarm.value("AlarmRule", "")));
-  std::map<std::string, Document> children;
-  for (const std::string& reference : rule.references()) {
-    std::string child = ReferencedName(scope, reference);
-    GANTRY_ASSIGN_OR_RETURN(auto found, deps_.store->Get(kAlarmTable, scope, child));
-    if (found) children[reference] = found->doc["Alarm"];
-  }
+  auto read_children = [&]() -> StatusOr<std::map<std::string, Document>> {
+    std::map<std::string, Document> found_children;
+    for (const std::string& reference : rule.references()) {
+      GANTRY_ASSIGN_OR_RETURN(auto found, deps_.store->Get(kAlarmTable, scope, ReferencedName(scope, reference)));
+      if (found) found_children[reference] = found->doc["Alarm"];
+    }
+    return found_children;
+  };
+  GANTRY_ASSIGN_OR_RETURN(auto children, read_children());
   bool holds = rule.Evaluate([&](const std::string& reference) -> std::optional<AlarmState> {
     auto it = children.find(reference);
     if (it == children.end()) return std::nullopt;
@@ -448,16 +451,33 @@ Status AlarmScheduler::EvaluateCompositeAlarm(const std::string& scope, const st
                                     AlarmTime(FromEpochSeconds(latest->value("StateUpdatedTimestamp", 0.0)))
                               : std::string("The alarm rule evaluated to ") + (holds ? "TRUE" : "FALSE");
   Document reason_data = {{"triggeringAlarms", triggering}};
-  return ChangeStateAt(scope, alarm.value("AlarmName", ""), state, reason, reason_data.dump(), now, depth,
-                       record.version);
+  GANTRY_RETURN_IF_ERROR(ChangeStateAt(scope, alarm.value("AlarmName", ""), state, reason, reason_data.dump(), now,
+                                       depth, record.version));
+  // The version check covers only this record: a child that changed after it was read above may
+  // have had its own re-evaluation of this composite find the old state (and do nothing) before
+  // this write. A child change after the re-read below re-evaluates this composite after the write.
+  GANTRY_ASSIGN_OR_RETURN(auto now_children, read_children());
+  auto state_of = [](const std::map<std::string, Document>& m) {
+    std::map<std::string, std::string> states;
+    for (const auto& [reference, child] : m) states[reference] = child.value("StateValue", "");
+    return states;
+  };
+  if (state_of(now_children) == state_of(children) || depth >= kMaxCompositeDepth) return Status::Ok();
+  GANTRY_ASSIGN_OR_RETURN(auto current, deps_.store->Get(kAlarmTable, scope, record.key));
+  if (!current) return Status::Ok();
+  return EvaluateRecord(scope, *current, now, depth + 1);
 }
 
 Status AlarmScheduler::ChangeState(const std::string& scope, const std::string& name, AlarmState state,
                                    const std::string& reason, const std::optional<std::string>& reason_data,
                                    TimePoint now) {
+  // Without an expected version a conflict only means the record changed between the read and the
+  // write (an evaluation or a PutMetricAlarm): apply the change to the record stored now.
   Status changed = ChangeStateAt(scope, name, state, reason, reason_data, now, 0, std::nullopt);
-  // Changed meanwhile by an evaluation or a PutMetricAlarm: the next evaluation decides.
-  return changed.code() == StatusCode::kConflict ? Status::Ok() : changed;
+  for (int attempt = 0; changed.code() == StatusCode::kConflict && attempt < 10; ++attempt) {
+    changed = ChangeStateAt(scope, name, state, reason, reason_data, now, 0, std::nullopt);
+  }
+  return changed;
 }
 
 Status AlarmScheduler::ChangeStateAt(const std::string& scope, const std::string& name, AlarmState state,
@@ -510,7 +530,6 @@ Status AlarmScheduler::ChangeStateAt(const std::string& scope, const std::string
     {
       std::lock_guard lock(mu_);
       id = std::to_string(ToEpochMillis(now)) + "-" + std::to_string(++announcement_counter_);
-      delivering_.insert(id);
     }
     pending = {{"Id", id},
                {"Before", before},
@@ -524,16 +543,45 @@ Status AlarmScheduler::ChangeStateAt(const std::string& scope, const std::string
     doc["PendingAnnouncements"].push_back(pending);
   }
   auto updated = deps_.store->Update(kAlarmTable, scope, name, doc, record->version);
-  if (!updated.ok()) {
-    if (announce) {
-      std::lock_guard lock(mu_);
-      delivering_.erase(pending["Id"].get<std::string>());
-    }
-    // Changed meanwhile (a concurrent evaluation or a PutMetricAlarm): the caller re-evaluates.
-    return updated.status();
-  }
+  // Changed meanwhile (a concurrent evaluation or a PutMetricAlarm): the caller re-evaluates.
+  if (!updated.ok()) return updated.status();
   if (!announce) return Status::Ok();
-  return Deliver(scope, name, pending, now);
+  // The change is stored; an announcement that could not be delivered stays pending for the replay.
+  Status delivered = DeliverPending(scope, name, now);
+  if (!delivered.ok()) GANTRY_LOG(kDebug, "cloudwatch: alarm " << name << ": " << delivered.ToString());
+  return Status::Ok();
+}
+
+Status AlarmScheduler::DeliverPending(const std::string& scope, const std::string& name, TimePoint now) {
+  const std::string alarm_key = scope + "\n" + name;
+  {
+    std::lock_guard lock(mu_);
+    if (!delivering_.insert(alarm_key).second) {
+      // Another thread is delivering this alarm's announcements: it reads the record again.
+      redeliver_.insert(alarm_key);
+      return Status::Ok();
+    }
+  }
+  Status result;
+  while (true) {
+    std::optional<Document> oldest;
+    auto current = deps_.store->Get(kAlarmTable, scope, name);
+    if (!current.ok()) {
+      result = current.status();
+    } else if (*current) {
+      const Document left = (*current)->doc.value("PendingAnnouncements", Document::array());
+      if (!left.empty()) oldest = left[0];
+    }
+    if (oldest && result.ok()) {
+      result = Deliver(scope, name, *oldest, now);
+      if (result.ok()) continue;
+    }
+    // Announcements that could not be delivered stay in the record for the replay.
+    std::lock_guard lock(mu_);
+    if (redeliver_.erase(alarm_key) > 0 && result.ok()) continue;
+    delivering_.erase(alarm_key);
+    return result;
+  }
 }
 
 Status AlarmScheduler::Deliver(const std::string& scope, const std::string& name, const Document& pending,
@@ -554,9 +602,14 @@ Status AlarmScheduler::Deliver(const std::string& scope, const std::string& name
     }
   }
   // Cleared after delivery: a crash before this point delivers it again.
+  bool cleared = false;
   for (int attempt = 0; recorded.ok() && attempt < 3; ++attempt) {
     auto current = deps_.store->Get(kAlarmTable, scope, name);
-    if (!current.ok() || !*current) break;
+    if (!current.ok()) break;
+    if (!*current) {
+      cleared = true;  // the alarm was deleted
+      break;
+    }
     Document doc = (*current)->doc;
     Document left = Document::array();
     for (const Document& p : doc.value("PendingAnnouncements", Document::array())) {
@@ -567,42 +620,23 @@ Status AlarmScheduler::Deliver(const std::string& scope, const std::string& name
     } else {
       doc["PendingAnnouncements"] = std::move(left);
     }
-    auto cleared = deps_.store->Update(kAlarmTable, scope, name, doc, (*current)->version);
-    if (cleared.ok() || cleared.status().code() != StatusCode::kConflict) break;
-  }
-  {
-    std::lock_guard lock(mu_);
-    delivering_.erase(id);
+    auto updated = deps_.store->Update(kAlarmTable, scope, name, doc, (*current)->version);
+    cleared = updated.ok();
+    if (cleared || updated.status().code() != StatusCode::kConflict) break;
   }
   GANTRY_RETURN_IF_ERROR(recorded);
   const int depth = pending.value("Depth", 0);
   if (pending.value("Changed", false) && depth < kMaxCompositeDepth) {
     EvaluateParents(scope, name, delivered_at, depth + 1);
   }
+  if (!cleared) return Status::Unavailable("The announcement " + id + " of alarm " + name + " could not be cleared");
   return Status::Ok();
 }
 
 void AlarmScheduler::ReplayPending(const std::string& scope, const store::Record& record, TimePoint now) {
   if (!record.doc.contains("PendingAnnouncements")) return;
-  for (const Document& pending : record.doc["PendingAnnouncements"]) {
-    const std::string id = pending.value("Id", "");
-    {
-      std::lock_guard lock(mu_);
-      if (!delivering_.insert(id).second) continue;
-    }
-    // Still pending? (It may have been delivered since `record` was read.)
-    auto current = deps_.store->Get(kAlarmTable, scope, record.key);
-    const Document left = current.ok() && *current ? (*current)->doc.value("PendingAnnouncements", Document::array())
-                                                   : Document::array();
-    bool still = std::any_of(left.begin(), left.end(), [&](const Document& p) { return p.value("Id", "") == id; });
-    if (!still) {
-      std::lock_guard lock(mu_);
-      delivering_.erase(id);
-      continue;
-    }
-    Status delivered = Deliver(scope, record.key, pending, now);
-    if (!delivered.ok()) GANTRY_LOG(kDebug, "cloudwatch: alarm " << record.key << ": " << delivered.ToString());
-  }
+  Status delivered = DeliverPending(scope, record.key, now);
+  if (!delivered.ok()) GANTRY_LOG(kDebug, "cloudwatch: alarm " << record.key << ": " << delivered.ToString());
 }
 
 std::string AlarmScheduler::Suppression(const std::string& scope, const Document& alarm, TimePoint now) {

@@ -85,9 +85,15 @@ class AlarmScheduler {
   Status ChangeStateAt(const std::string& scope, const std::string& name, AlarmState state, const std::string& reason,
                        const std::optional<std::string>& reason_data, TimePoint now, int depth,
                        std::optional<int64_t> expected_version);
-  // Records, announces and acts on one pending announcement, then clears it from the record.
+  // Records, announces and acts on one pending announcement, then clears it from the record
+  // (Unavailable when it could not be cleared).
   Status Deliver(const std::string& scope, const std::string& name, const aws::Document& pending, TimePoint now);
-  // Delivers the pending announcements of a record that no one is delivering.
+  // Delivers an alarm's pending announcements oldest first, so its state changes are announced in
+  // order. One thread at a time delivers an alarm's announcements; another caller meanwhile leaves
+  // its announcement to that thread (which reads the record again) and returns at once, so a
+  // delivery that re-enters for the same alarm cannot deadlock.
+  Status DeliverPending(const std::string& scope, const std::string& name, TimePoint now);
+  // Delivers the pending announcements of a record (left by a crash or a failed delivery).
   void ReplayPending(const std::string& scope, const store::Record& record, TimePoint now);
   // The composites of `scope` whose rule names `name`, re-evaluated after it changed.
   void EvaluateParents(const std::string& scope, const std::string& name, TimePoint now, int depth);
@@ -105,7 +111,8 @@ class AlarmScheduler {
   bool stopping_ = false;
   std::set<std::tuple<std::string, std::string, std::string>> notified_;  // (scope, namespace, name)
   std::map<std::string, TimePoint> last_evaluated_;                        // by "<scope>\n<name>"
-  std::set<std::string> delivering_;                                       // pending announcement ids
+  std::set<std::string> delivering_;  // "<scope>\n<name>" of alarms whose announcements a thread delivers
+  std::set<std::string> redeliver_;   // of those, the ones given more announcements meanwhile
   int64_t announcement_counter_ = 0;
   std::thread thread_;
 };

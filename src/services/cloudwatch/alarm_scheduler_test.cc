@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "services/cloudwatch/cloudwatch_service.h"
@@ -39,6 +41,49 @@ class EventCatcher : public aws::Client {
   std::mutex mu_;
   std::vector<Document> entries;
   std::vector<std::string> principals;
+};
+
+// A store that runs `before_update` once, just before the first Update of `key` in the alarm
+// table: a write by another thread landing between an evaluation's reads and its write.
+class InterleavingStore : public store::Store {
+ public:
+  explicit InterleavingStore(store::Store& inner) : inner_(inner) {}
+  StatusOr<std::optional<store::Record>> Get(std::string_view table, std::string_view scope,
+                                             std::string_view key) override {
+    return inner_.Get(table, scope, key);
+  }
+  StatusOr<int64_t> Put(std::string_view table, std::string_view scope, std::string_view key,
+                        const nlohmann::json& doc) override {
+    return inner_.Put(table, scope, key, doc);
+  }
+  StatusOr<int64_t> Create(std::string_view table, std::string_view scope, std::string_view key,
+                           const nlohmann::json& doc) override {
+    return inner_.Create(table, scope, key, doc);
+  }
+  StatusOr<int64_t> Update(std::string_view table, std::string_view scope, std::string_view key,
+                           const nlohmann::json& doc, std::optional<int64_t> expected_version) override {
+    if (before_update && table == kAlarmTable && key == this->key) std::exchange(before_update, nullptr)();
+    return inner_.Update(table, scope, key, doc, expected_version);
+  }
+  StatusOr<bool> Delete(std::string_view table, std::string_view scope, std::string_view key,
+                        std::optional<int64_t> expected_version) override {
+    return inner_.Delete(table, scope, key, expected_version);
+  }
+  StatusOr<store::ListPage> List(std::string_view table, std::string_view scope,
+                                 const store::ListOptions& options) override {
+    return inner_.List(table, scope, options);
+  }
+  StatusOr<int64_t> Count(std::string_view table, std::string_view scope, std::string_view prefix) override {
+    return inner_.Count(table, scope, prefix);
+  }
+  StatusOr<int64_t> NextSequence(std::string_view name) override { return inner_.NextSequence(name); }
+  Status Transact(const std::function<Status(store::Transaction&)>& fn) override { return inner_.Transact(fn); }
+
+  std::string key;
+  std::function<void()> before_update;
+
+ private:
+  store::Store& inner_;
 };
 
 class AlarmSchedulerTest : public test_support::ServiceTest<CloudWatchService> {
@@ -246,6 +291,77 @@ TEST_F(AlarmSchedulerTest, SetAlarmStateAndCompositeRules) {
   Ok("DeleteAlarms", {{"AlarmNames", Document::array({"a", "both"})}});
   EXPECT_TRUE(Alarm("a").is_null());
   EXPECT_EQ(Error("DeleteAlarms", {{"AlarmNames", Document::array({"a"})}}).first, "ResourceNotFound");
+}
+
+TEST_F(AlarmSchedulerTest, AnAlarmsStateChangesAreAnnouncedInOrder) {
+  const std::string scope = "000000000000/us-east-1";
+  Ok("PutMetricAlarm", MetricAlarm("errors"));
+  Ok("SetAlarmState", {{"AlarmName", "errors"}, {"StateValue", "ALARM"}, {"StateReason", "first"}});
+  auto record = store_->Get(kAlarmTable, scope, "errors");
+  ASSERT_TRUE(record.ok() && *record);
+  // A change to OK is stored but not yet announced (a crash, or another thread still delivering).
+  Document doc = (*record)->doc;
+  Document before = doc["Alarm"];
+  doc["Alarm"]["StateValue"] = "OK";
+  doc["PendingAnnouncements"] = Document::array({{{"Id", "earlier-1"},
+                                                  {"Before", before},
+                                                  {"After", doc["Alarm"]},
+                                                  {"Type", "MetricAlarm"},
+                                                  {"Changed", true},
+                                                  {"Suppressed", false},
+                                                  {"Timestamp", Now()},
+                                                  {"Depth", 0}}});
+  ASSERT_TRUE(store_->Update(kAlarmTable, scope, "errors", doc, (*record)->version).ok());
+  const size_t events_before = events_.entries.size();
+  Ok("SetAlarmState", {{"AlarmName", "errors"}, {"StateValue", "ALARM"}, {"StateReason", "second"}});
+  ASSERT_EQ(events_.entries.size(), events_before + 2);
+  EXPECT_EQ(Document::parse(events_.entries[events_before]["Detail"].get<std::string>())["state"]["value"], "OK");
+  EXPECT_EQ(Document::parse(events_.entries[events_before + 1]["Detail"].get<std::string>())["state"]["value"], "ALARM");
+  record = store_->Get(kAlarmTable, scope, "errors");
+  EXPECT_FALSE((*record)->doc.contains("PendingAnnouncements"));
+}
+
+// Sets an alarm's stored state directly, as a concurrent change whose own follow-up already ran.
+void SetStoredState(store::Store& store, const std::string& name, const std::string& state) {
+  const std::string scope = "000000000000/us-east-1";
+  auto record = store.Get(kAlarmTable, scope, name);
+  ASSERT_TRUE(record.ok() && *record);
+  Document doc = (*record)->doc;
+  doc["Alarm"]["StateValue"] = state;
+  ASSERT_TRUE(store.Update(kAlarmTable, scope, name, doc, (*record)->version).ok());
+}
+
+TEST_F(AlarmSchedulerTest, SetAlarmStateAppliesWhenAnEvaluationWritesMeanwhile) {
+  Ok("PutMetricAlarm", MetricAlarm("a"));
+  InterleavingStore interleaving(*store_);
+  CloudWatchDeps deps = service_->deps();
+  deps.store = &interleaving;
+  AlarmScheduler isolated(deps);
+  interleaving.key = "a";
+  interleaving.before_update = [&] { SetStoredState(*store_, "a", "OK"); };
+  ASSERT_TRUE(isolated.ChangeState("000000000000/us-east-1", "a", AlarmState::kAlarm, "testing", std::nullopt,
+                                   clock_.Now())
+                  .ok());
+  EXPECT_EQ(Alarm("a")["StateValue"], "ALARM");
+  EXPECT_EQ(Alarm("a")["StateReason"], "testing");
+}
+
+TEST_F(AlarmSchedulerTest, ACompositeIsReevaluatedWhenAChildChangedDuringItsEvaluation) {
+  Ok("PutMetricAlarm", MetricAlarm("a"));
+  Ok("PutCompositeAlarm", {{"AlarmName", "parent"}, {"AlarmRule", "ALARM(a)"}});
+  ASSERT_EQ(Alarm("parent", "CompositeAlarm")["StateValue"], "OK");
+  SetStoredState(*store_, "a", "ALARM");
+  const size_t updates = History("parent", "StateUpdate").size();
+  InterleavingStore interleaving(*store_);
+  CloudWatchDeps deps = service_->deps();
+  deps.store = &interleaving;
+  AlarmScheduler isolated(deps);
+  // The child returns to OK after the composite read it, before the composite's write.
+  interleaving.key = "parent";
+  interleaving.before_update = [&] { SetStoredState(*store_, "a", "OK"); };
+  ASSERT_TRUE(isolated.EvaluateAlarm("000000000000/us-east-1", "parent", clock_.Now()).ok());
+  EXPECT_EQ(Alarm("parent", "CompositeAlarm")["StateValue"], "OK");
+  EXPECT_EQ(History("parent", "StateUpdate").size(), updates + 2);  // to ALARM, then back to OK
 }
 
 TEST_F(AlarmSchedulerTest, ActionsSuppressorHoldsCompositeActions) {

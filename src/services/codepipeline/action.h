@@ -120,7 +120,7 @@ struct ActionTypeInfo {
     bool key = false;
     bool secret = false;
     bool queryable = false;
-    std::string description;
+    std::string description{};
     std::string type = "String";  // String | Number | Boolean
   };
   std::vector<Property> configuration;

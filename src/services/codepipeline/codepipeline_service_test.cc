@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include "services/codepipeline/actions/providers.h"
 #include "services/codepipeline/records.h"
@@ -66,6 +67,7 @@ class FlakyStore final : public store::Store {
  public:
   explicit FlakyStore(store::Store* store) : store_(store) {}
   StatusOr<std::optional<store::Record>> Get(std::string_view t, std::string_view s, std::string_view k) override {
+    if (failing_reads) return Status::Unavailable("disk busy");
     return store_->Get(t, s, k);
   }
   StatusOr<int64_t> Put(std::string_view t, std::string_view s, std::string_view k, const nlohmann::json& d) override {
@@ -93,6 +95,7 @@ class FlakyStore final : public store::Store {
     return store_->Transact(fn);
   }
   std::atomic<bool> failing{false};
+  std::atomic<bool> failing_reads{false};
 
  private:
   store::Store* store_;
@@ -104,10 +107,11 @@ struct Script {
   // "block": Start waits until released, saying it entered.
   std::condition_variable cv;
   bool entered = false, released = false;
-  // action name → succeed | fail | fail-once | wait (default succeed)
+  // action name → succeed | fail | fail-once | throw-once | wait (default succeed)
   std::map<std::string, std::string> outcome;
   std::map<std::string, int> starts;
   std::map<std::string, int> stops;
+  std::map<std::string, int> stateless_stops;  // Stop called before Start reported a state
   std::map<std::string, Document> configurations;  // resolved, by action name
   std::map<std::string, aws::Principal> principals;
   std::string revision = "rev1";
@@ -156,6 +160,7 @@ class FakeProvider final : public ActionProvider {
   void Stop(ActionContext& ctx) override {
     std::lock_guard lock(script_->mu);
     ++script_->stops[ctx.action_name];
+    if (!ctx.state.is_object()) ++script_->stateless_stops[ctx.action_name];
   }
   StatusOr<std::optional<SourceRevision>> LatestRevision(ActionContext& ctx) override {
     if (info_.category != "Source") return std::optional<SourceRevision>();
@@ -178,6 +183,11 @@ class FakeProvider final : public ActionProvider {
     }
     std::string outcome = script_->Outcome(ctx.action_name);
     if (outcome == "wait") return result;
+    if (outcome == "throw-once") {
+      std::lock_guard lock(script_->mu);
+      script_->outcome[ctx.action_name] = "succeed";
+      throw std::runtime_error("provider bug");
+    }
     if (outcome == "fail-once") {
       std::lock_guard lock(script_->mu);
       script_->outcome[ctx.action_name] = "succeed";
@@ -563,6 +573,28 @@ TEST_F(CodePipelineTest, AFailedWriteKeepsTheOldStateAnnouncesNothingAndIsRetrie
   EXPECT_EQ(succeeded, 1);
 }
 
+TEST_F(CodePipelineTest, AFailedReadOfThePipelineKeepsItsExecutionsAndIsRetried) {
+  script_.outcome = {{"B", "wait"}};
+  std::string id = Create(Pipeline("p", {{{"name", "Build"}, {"actions", {Action("B", "Build")}}}}));
+  script_.outcome["B"] = "succeed";
+  flaky_->failing_reads = true;
+  clock_.Advance(std::chrono::seconds(2));
+  Run();
+  flaky_->failing_reads = false;
+  clock_.Advance(std::chrono::seconds(2));
+  Run();
+  EXPECT_EQ(Status("p", id), "Succeeded");
+}
+
+TEST_F(CodePipelineTest, AProviderThatThrowsIsRetriedLater) {
+  script_.outcome = {{"B", "throw-once"}};
+  std::string id = Create(Pipeline("p", {{{"name", "Build"}, {"actions", {Action("B", "Build")}}}}));
+  EXPECT_EQ(Status("p", id), "InProgress");
+  clock_.Advance(std::chrono::seconds(2));
+  Run();
+  EXPECT_EQ(Status("p", id), "Succeeded");
+}
+
 TEST_F(CodePipelineTest, ProvidersRunWithoutThePipelineLockAndAbandonedResultsAreDropped) {
   script_.outcome = {{"B", "block"}};
   Ok("CreatePipeline", {{"pipeline", Pipeline("p", {{{"name", "Build"}, {"actions", {Action("B", "Build")}}}})}});
@@ -588,8 +620,10 @@ TEST_F(CodePipelineTest, ProvidersRunWithoutThePipelineLockAndAbandonedResultsAr
   Run();
   EXPECT_EQ(ActionStatuses("p", id)["B"], "Abandoned");
   EXPECT_EQ(Status("p", id), "Stopped");
-  // The result Start returned afterwards was dropped, and the work it started asked to stop.
-  EXPECT_EQ(script_.stops["B"], 2);
+  // The result Start returned afterwards was dropped, and the work it started asked to stop,
+  // once, with the state Start reported (the abandon found no state to stop with).
+  EXPECT_EQ(script_.stops["B"], 1);
+  EXPECT_EQ(script_.stateless_stops["B"], 0);
 }
 
 TEST_F(CodePipelineTest, AnApprovalDeliveredWhileTheProviderRunsIsLookedAtAtOnce) {
@@ -741,6 +775,21 @@ TEST_F(CodePipelineTest, RestartResumesPollableActionsAndFailsOthers) {
   EXPECT_EQ(statuses["C"], "Failed");
   EXPECT_EQ(Status("p", id), "Failed");
   EXPECT_EQ(script_.starts["C"], 1);
+}
+
+TEST_F(CodePipelineTest, AResumedExecutionWhoseSaveFailsIsStillAdvanced) {
+  script_.outcome = {{"B", "wait"}};
+  std::string id = Create(Pipeline("p", {{{"name", "Build"}, {"actions", {Action("B", "Build")}}}}));
+  Close();
+  Open();
+  script_.outcome = {};
+  flaky_->failing = true;
+  ASSERT_TRUE(service_->engine().Resume().ok());
+  flaky_->failing = false;
+  clock_.Advance(std::chrono::seconds(2));
+  Run();
+  EXPECT_EQ(ActionStatuses("p", id)["B"], "Succeeded");
+  EXPECT_EQ(Status("p", id), "Succeeded");
 }
 
 TEST_F(CodePipelineTest, CrudVersionsTagsAndActionTypes) {

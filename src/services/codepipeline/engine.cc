@@ -182,7 +182,7 @@ void ExecutionEngine::WorkerLoop() {
     runtime->running = true;
     runtime->dirty = false;
     lock.unlock();
-    TimePoint next = Advance(ref, *runtime);
+    TimePoint next = GuardedAdvance(ref, *runtime);
     lock.lock();
     runtime->running = false;
     runtime->due = next;
@@ -208,7 +208,7 @@ void ExecutionEngine::RunPending() {
       chosen.second->dirty = false;
       chosen.second->due = TimePoint::max();
     }
-    TimePoint next = Advance(chosen.first, *chosen.second);
+    TimePoint next = GuardedAdvance(chosen.first, *chosen.second);
     std::lock_guard lock(mu_);
     chosen.second->due = std::min(chosen.second->due, next);
     chosen.second.reset();
@@ -285,11 +285,22 @@ void ExecutionEngine::Emit(const PipelineRef& pipeline, std::string_view detail_
                                           deps_.clock->Now()});
 }
 
+TimePoint ExecutionEngine::GuardedAdvance(const PipelineRef& pipeline, Runtime& runtime) {
+  try {
+    return Advance(pipeline, runtime);
+  } catch (const std::exception& e) {
+    // A provider or a malformed record threw: the engine thread lives on and tries again.
+    GANTRY_LOG(kError, "codepipeline: advancing " << pipeline.name << " failed, retried later: " << e.what());
+    return deps_.clock->Now() + kPersistRetry;
+  }
+}
+
 TimePoint ExecutionEngine::Advance(const PipelineRef& pipeline, Runtime& runtime) {
   std::lock_guard lock(runtime.mu);
   runtime.persist_failed = false;
   auto record = LoadPipeline(pipeline);
   if (!record.ok()) {
+    if (record.status().code() != StatusCode::kNotFound) return deps_.clock->Now() + kPersistRetry;
     runtime.active.clear();
     return TimePoint::max();
   }
@@ -975,7 +986,11 @@ std::vector<size_t> ExecutionEngine::StopWork(const PipelineRef& pipeline, Runti
       action["stopAsked"] = true;
       continue;
     }
-    const Document* stage_declaration = StageDeclaration(declaration, action.value("stageIndex", size_t{0}));
+    // An action whose provider is still starting has no state yet: CallProvider stops that work
+    // once Start returns and the action is found ended.
+    const Document* stage_declaration = action.value("state", Document()).is_null()
+                                            ? nullptr
+                                            : StageDeclaration(declaration, action.value("stageIndex", size_t{0}));
     for (const Document& a : stage_declaration ? (*stage_declaration)["actions"] : Document::array()) {
       if (a.value("name", "") != action.value("actionName", "")) continue;
       if (ActionProvider* provider = ProviderOf(a)) {
@@ -1265,7 +1280,13 @@ Status ExecutionEngine::Resume() {
       }
     }
     runtime->active[id] = found->doc;
-    if (!Persist(pipeline, *runtime, execution).ok()) continue;
+    if (!Persist(pipeline, *runtime, execution).ok()) {
+      // Kept as resumed (no provider is polled without a state) and tried again soon.
+      runtime->active[id] = execution;
+      std::lock_guard wake_lock(mu_);
+      runtime->due = std::min(runtime->due, now + kPersistRetry);
+      continue;
+    }
     for (size_t i : failed) Emit(pipeline, kActionStateChange, ActionDetail(execution, execution["actions"][i], "FAILED"));
     std::lock_guard wake_lock(mu_);
     runtime->dirty = true;

@@ -115,6 +115,8 @@ class ExecutionEngine {
   void EraseIfIdle(const std::string& key);
   // Under the runtime's lock: advances each execution until nothing changes; the next poll time.
   TimePoint Advance(const PipelineRef& pipeline, Runtime& runtime);
+  // Advance, with an exception caught and logged: the pipeline is then tried again shortly.
+  TimePoint GuardedAdvance(const PipelineRef& pipeline, Runtime& runtime);
   bool Step(const PipelineRef& pipeline, Runtime& runtime, const aws::Document& record, aws::Document& execution);
   bool CanEnter(const PipelineRef& pipeline, Runtime& runtime, const aws::Document& record,
                 const aws::Document& execution, size_t stage);

@@ -26,10 +26,10 @@ RangeResult EvaluateRange(std::string_view header, uint64_t size);
 std::string ContentRange(uint64_t first, uint64_t length, uint64_t size);
 
 struct Preconditions {
-  std::optional<std::string> if_match;
-  std::optional<std::string> if_none_match;
-  std::optional<int64_t> if_modified_since;    // epoch seconds
-  std::optional<int64_t> if_unmodified_since;  // epoch seconds
+  std::optional<std::string> if_match{};
+  std::optional<std::string> if_none_match{};
+  std::optional<int64_t> if_modified_since{};    // epoch seconds
+  std::optional<int64_t> if_unmodified_since{};  // epoch seconds
 };
 
 enum class PreconditionResult { kProceed, kNotModified, kFailed };

@@ -53,8 +53,8 @@ struct StagedBody {
 };
 
 struct WriteConditions {
-  std::optional<std::string> if_match;       // the current version's ETag must match
-  std::optional<std::string> if_none_match;  // "*": the key must not exist
+  std::optional<std::string> if_match{};       // the current version's ETag must match
+  std::optional<std::string> if_none_match{};  // "*": the key must not exist
 };
 
 struct ListQuery {

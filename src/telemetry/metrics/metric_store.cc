@@ -74,6 +74,9 @@ struct Series {
   bool high_resolution = false;
   int64_t last_timestamp_ms = std::numeric_limits<int64_t>::min();
   int64_t last_write_ms = 0;
+  // Set (under the exclusive mu) when WriteSnapshot drops this empty series from the index; a
+  // writer that looked the series up earlier must not append to it and looks it up again.
+  bool erased = false;
 };
 
 void AddSample(Aggregate& a, const ChunkSample& s, const std::string& unit, bool distribution) {
@@ -386,9 +389,16 @@ void MetricStoreImpl::Apply(std::span<const Datum> data, int64_t write_ms) {
   for (const Datum& d : data) {
     SeriesKey key = d.key;
     key.Normalize();
-    std::shared_ptr<Series> s = GetOrCreate(std::move(key));
+    // The unit is interned before the series is locked, so a Query that copies the unit table
+    // while holding the series lock sees every unit id in the head.
     uint16_t unit = InternUnit(d.unit);
+    std::shared_ptr<Series> s = GetOrCreate(key);
     std::unique_lock lock(s->mu);
+    while (s->erased) {
+      lock.unlock();
+      s = GetOrCreate(key);
+      lock = std::unique_lock(s->mu);
+    }
     if (d.statistics) {
       const StatisticSet& st = *d.statistics;
       s->head.push_back({d.timestamp_ms, SampleKind::kStatisticSet, unit, st.minimum, st.sample_count, st.sum, st.maximum});
@@ -427,11 +437,13 @@ StatusOr<std::vector<Bucket>> MetricStoreImpl::Query(const SeriesKey& key, const
   const Tiers tiers(NowMs(), false);
   const bool distribution = range.distribution;
   Accumulator acc;
-  std::vector<std::string> head_units = UnitNames();
   std::vector<std::string> chunk_units;
   std::vector<ChunkSample> samples;
 
   std::shared_lock lock(s->mu);
+  // Copied under the series lock: Apply interns a unit before locking the series, so every unit
+  // id in the head is in this copy.
+  std::vector<std::string> head_units = UnitNames();
   const int stored = s->high_resolution ? 1 : 60;
   auto add_samples = [&](const std::vector<ChunkSample>& list, const std::vector<std::string>& units) {
     std::vector<char> wanted(units.size(), 1);
@@ -801,8 +813,12 @@ Status MetricStoreImpl::WriteSnapshot(int64_t now, bool forced) {
     }
     if (empty) {
       std::unique_lock index(series_mu_);
-      std::shared_lock lock(s.mu);
-      if (s.head.empty()) series_.erase(s.canonical);
+      std::unique_lock lock(s.mu);
+      auto it = series_.find(s.canonical);
+      if (s.head.empty() && s.chunks.empty() && s.rollups.empty() && it != series_.end() && it->second.get() == &s) {
+        series_.erase(it);
+        s.erased = true;
+      }
     }
   }
   for (uint64_t old : NumberedFiles(root_, "seg-", ".dat")) {

@@ -39,6 +39,16 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
   return Status::Ok();
 }
 
+// Makes a directory's entries (a created or renamed file) durable.
+Status SyncDir(const std::string& dir) {
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return OsError("open", dir);
+  Status s;
+  if (::fsync(dfd) != 0) s = OsError("fsync", dir);
+  ::close(dfd);
+  return s;
+}
+
 }  // namespace
 
 void AppendFrame(std::string& out, std::string_view payload) {
@@ -108,6 +118,14 @@ StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(const std::string& 
   if (fd < 0) return OsError("open", path);
   struct stat st {};
   ::fstat(fd, &st);
+  // The log's directory entry must be durable before the first append is acknowledged, or a crash
+  // can lose the whole (fdatasync'ed) file.
+  size_t slash = path.rfind('/');
+  Status synced = SyncDir(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+  if (!synced.ok()) {
+    ::close(fd);
+    return synced;
+  }
   return std::unique_ptr<WriteAheadLog>(new WriteAheadLog(fd, st.st_size));
 }
 

@@ -191,6 +191,7 @@ class CodeBuildAction final : public ActionProvider {
   }
 
   ActionResult Poll(ActionContext& ctx) override {
+    if (!ctx.state.is_object()) return ActionResult::Failed("JobFailed", "The build of this action was never started");
     std::string id = ctx.state.value("buildId", "");
     auto got = CallService(ctx, "codebuild", "BatchGetBuilds", {{"ids", Document::array({id})}});
     if (!got.ok() && got.status().code() == StatusCode::kPermissionDenied) {
@@ -233,6 +234,8 @@ class CodeBuildAction final : public ActionProvider {
   }
 
   void Stop(ActionContext& ctx) override {
+    // No state: Start has not returned, so there is no build to stop yet.
+    if (!ctx.state.is_object()) return;
     std::string id = ctx.state.value("buildId", "");
     if (!id.empty()) (void)CallService(ctx, "codebuild", "StopBuild", {{"id", id}});
   }

@@ -80,7 +80,7 @@ class ManualApproval final : public ActionProvider {
       std::string status = ctx.delivered.value("status", "");
       ActionResult result;
       result.state = ctx.state;
-      result.external_execution_id = ctx.state.value("token", "");
+      result.external_execution_id = ctx.state.is_object() ? ctx.state.value("token", "") : "";
       result.summary = ctx.delivered.value("summary", "");
       if (status == "Approved") {
         result.status = ActionStatus::kSucceeded;
@@ -93,6 +93,7 @@ class ManualApproval final : public ActionProvider {
       }
     }
     TimePoint now = ctx.clock->Now();
+    if (!ctx.state.is_object()) return ActionResult::Failed("JobFailed", "The approval request was never made");
     TimePoint expires = FromEpochSeconds(ctx.state.value("expires", 0.0));
     if (now >= expires) {
       return ActionResult::Failed("JobFailed", "The approval request expired: no response was received within 7 days.");
