@@ -29,10 +29,13 @@ std::vector<std::string> Case::All(const std::string& key) const {
   return out;
 }
 
-std::vector<Case> LoadCases(const std::string& area, const std::string& file) {
+std::string TestDataDir() {
   const char* env = std::getenv("GANTRY_TEST_DATA");
-  std::string dir = env != nullptr && *env != '\0' ? env : GANTRY_TEST_DATA_DIR;
-  std::ifstream in(dir + "/" + area + "/" + file);
+  return env != nullptr && *env != '\0' ? env : GANTRY_TEST_DATA_DIR;
+}
+
+std::vector<Case> LoadCases(const std::string& area, const std::string& file) {
+  std::ifstream in(TestDataDir() + "/" + area + "/" + file);
   std::vector<Case> cases;
   std::map<std::string, std::string> fixtures;
   auto finish = [&] {

@@ -32,8 +32,11 @@ struct Case {
   std::vector<std::string> All(const std::string& key) const;
 };
 
-// The cases of tests/data/<area>/<file> (the data directory is $GANTRY_TEST_DATA, else the
-// source tree's, since gtest lists parameterized tests at build time).
+// The test data directory: $GANTRY_TEST_DATA, else the source tree's tests/data (gtest lists
+// parameterized tests at build time, outside ctest's environment).
+std::string TestDataDir();
+
+// The cases of tests/data/<area>/<file>, under TestDataDir().
 std::vector<Case> LoadCases(const std::string& area, const std::string& file);
 
 // "L<line>_<name with non-alphanumerics as _>": a stable gtest parameter name.

@@ -1,11 +1,11 @@
 // Data-driven tests of the anomaly model (tests/data/metric_math/anomaly_bands.txt, format at its
 // top): synthetic seasonal series with injected anomalies, and what the band contains and excludes.
 #include "telemetry/metrics/anomaly.h"
+#include "test_support/case_file.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -39,8 +39,7 @@ struct Case {
 };
 
 std::vector<Case> LoadCases() {
-  const char* root = std::getenv("GANTRY_TEST_DATA");
-  std::ifstream in(std::filesystem::path(root ? root : "tests/data") / "metric_math" / "anomaly_bands.txt");
+  std::ifstream in(std::filesystem::path(test_support::TestDataDir()) / "metric_math" / "anomaly_bands.txt");
   std::vector<Case> cases;
   std::string line;
   int line_no = 0;

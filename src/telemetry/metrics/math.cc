@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <utility>
@@ -250,37 +251,31 @@ class Parser {
     return left;
   }
 
-  StatusOr<std::unique_ptr<Node>> ParseComparison() {
-    GANTRY_ASSIGN_OR_RETURN(auto left, ParseAdditive());
-    while (IsOp("==") || IsOp("!=") || IsOp("<") || IsOp(">") || IsOp("<=") || IsOp(">=")) {
+  // A left-associative level of binary operators: operands parsed by `operand`, joined by any of
+  // the operator tokens `ops`.
+  template <typename F>
+  StatusOr<std::unique_ptr<Node>> ParseBinaryLevel(std::initializer_list<std::string_view> ops, F operand) {
+    GANTRY_ASSIGN_OR_RETURN(auto left, operand());
+    while (std::any_of(ops.begin(), ops.end(), [this](std::string_view op) { return IsOp(op); })) {
       const Token& op = Next();
       std::string text = op.text;
-      GANTRY_ASSIGN_OR_RETURN(auto right, ParseAdditive());
-      left = Binary(text, op.position, std::move(left), std::move(right));
+      size_t position = op.position;
+      GANTRY_ASSIGN_OR_RETURN(auto right, operand());
+      left = Binary(text, position, std::move(left), std::move(right));
     }
     return left;
+  }
+
+  StatusOr<std::unique_ptr<Node>> ParseComparison() {
+    return ParseBinaryLevel({"==", "!=", "<", ">", "<=", ">="}, [this] { return ParseAdditive(); });
   }
 
   StatusOr<std::unique_ptr<Node>> ParseAdditive() {
-    GANTRY_ASSIGN_OR_RETURN(auto left, ParseMultiplicative());
-    while (IsOp("+") || IsOp("-")) {
-      const Token& op = Next();
-      std::string text = op.text;
-      GANTRY_ASSIGN_OR_RETURN(auto right, ParseMultiplicative());
-      left = Binary(text, op.position, std::move(left), std::move(right));
-    }
-    return left;
+    return ParseBinaryLevel({"+", "-"}, [this] { return ParseMultiplicative(); });
   }
 
   StatusOr<std::unique_ptr<Node>> ParseMultiplicative() {
-    GANTRY_ASSIGN_OR_RETURN(auto left, ParseUnary());
-    while (IsOp("*") || IsOp("/")) {
-      const Token& op = Next();
-      std::string text = op.text;
-      GANTRY_ASSIGN_OR_RETURN(auto right, ParseUnary());
-      left = Binary(text, op.position, std::move(left), std::move(right));
-    }
-    return left;
+    return ParseBinaryLevel({"*", "/"}, [this] { return ParseUnary(); });
   }
 
   StatusOr<std::unique_ptr<Node>> ParseUnary() {

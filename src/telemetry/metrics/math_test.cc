@@ -1,11 +1,11 @@
 // Data-driven tests of the metric-math language (tests/data/metric_math/*.txt; the format is
 // described at the top of expressions.txt), and tests of SEARCH queries and the callbacks.
 #include "telemetry/metrics/math.h"
+#include "test_support/case_file.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -46,8 +46,7 @@ void ParsePoints(const std::string& text, TimeSeries& s) {
 
 std::vector<Case> LoadCases() {
   std::vector<Case> cases;
-  const char* root = std::getenv("GANTRY_TEST_DATA");
-  std::filesystem::path dir = std::filesystem::path(root ? root : "tests/data") / "metric_math";
+  std::filesystem::path dir = std::filesystem::path(test_support::TestDataDir()) / "metric_math";
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() == ".txt" && entry.path().filename().string().rfind("expr", 0) == 0) {
