@@ -26,7 +26,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from gantry_server import GantryServer, free_port  # noqa: E402
+from gantry_server import GantryServer, event_sink, free_port  # noqa: E402
 
 
 def run(cmd, cwd=None, env=None, input=None):
@@ -84,20 +84,7 @@ class GitDaemon:
         self.proc.wait(timeout=10)
 
 
-class EventSink(http.server.BaseHTTPRequestHandler):
-    """Records the arrival time of each event POSTed by the API destination."""
-    arrivals = []
-    lock = threading.Lock()
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with EventSink.lock:
-            EventSink.arrivals.append((time.perf_counter(), json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+EventSink = event_sink(time.perf_counter)
 
 
 def wait_for_event(commit, timeout=30):

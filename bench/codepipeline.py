@@ -38,7 +38,7 @@ import urllib.parse
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gantry_server import GantryServer  # noqa: E402
+from gantry_server import GantryServer, event_sink  # noqa: E402
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -62,20 +62,7 @@ def make_role(iam, name, service):
     return arn
 
 
-class EventSink(http.server.BaseHTTPRequestHandler):
-    """Records when each CodePipeline event POSTed by the API destination arrives."""
-    arrivals = []
-    lock = threading.Lock()
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with EventSink.lock:
-            EventSink.arrivals.append((time.time(), json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+EventSink = event_sink(time.time)
 
 
 def source_started_event(execution_id):

@@ -1,9 +1,12 @@
 """A `gantry up` for benchmarks: a free port, a given state directory, boto3 clients signed with
 the root key it made. Shared by the bench scripts that need a running server."""
+import http.server
+import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 
@@ -13,6 +16,27 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def event_sink(clock):
+    """An HTTP handler class for an API destination's endpoint: it records (clock(), event) for each
+    event POSTed to it in its `arrivals`, under its `lock`."""
+
+    class EventSink(http.server.BaseHTTPRequestHandler):
+        arrivals = []
+        lock = threading.Lock()
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with EventSink.lock:
+                EventSink.arrivals.append((clock(), json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    return EventSink
 
 
 class GantryServer:
