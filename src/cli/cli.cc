@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/build_command.h"
+#include "cli/image_command.h"
 #include "core/common/log.h"
 #include "server/config.h"
 #include "server/gantry_server.h"
@@ -21,6 +22,7 @@ constexpr const char* kUsage = R"USAGE(usage: gantry <command> [flags]
 
 commands:
   build     run ./buildspec.yml in place, as CodeBuild would (gantry build --help)
+  image     register, list and remove container images; build-standard (gantry image help)
   up        start the server (foreground; SIGTERM or Ctrl-C stops it gracefully)
   env       print shell exports for the root credentials: eval "$(gantry env)"
   version   print the version
@@ -116,6 +118,7 @@ int Run(int argc, char** argv) {
   std::string command = argc > 1 ? argv[1] : "help";
   std::vector<std::string> args(argv + (argc > 1 ? 2 : 1), argv + argc);
   if (command == "build") return Build(args);
+  if (command == "image") return Image(args);
   if (command == "up") return Up(args);
   if (command == "env") return Env(args);
   if (command == "version" || command == "--version") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "runtime/build/image_store.h"
 #include "services/cloudtrail/cloudtrail_service.h"
 #include "services/cloudwatch/cloudwatch_service.h"
 #include "services/codebuild/codebuild_service.h"
@@ -60,6 +61,7 @@ std::vector<std::unique_ptr<aws::Service>> MakeServices(const ServiceDeps& deps)
   codebuild.concurrent_builds = deps.concurrent_builds;
   codebuild.endpoint = deps.endpoint;
   codebuild.engine = services::codebuild::MakeRuntimeEngine;
+  codebuild.image_dir = runtime::DefaultImageDir(deps.state_dir);  // what `gantry image` registers
   // A test knob, not a setting: how many seconds a minute of build and queued timeouts lasts, so
   // that end-to-end tests see timeouts (whose minimum is 5 minutes) in seconds.
   if (const char* minute = std::getenv("GANTRY_TEST_BUILD_MINUTE_SECONDS")) {

@@ -47,10 +47,14 @@ def buildspec(phases, **top):
 
 
 class CodeBuildCase(GantryTestCase):
+    """A server with a CodeBuild service role (named role_name) and the clients the tests use."""
+
+    role_name = "codebuild-e2e"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.role = make_role(cls.gantry, "codebuild-e2e")
+        cls.role = make_role(cls.gantry, cls.role_name)
         cls.codebuild = cls.gantry.boto3("codebuild")
         cls.logs = cls.gantry.boto3("logs")
         cls.s3 = cls.gantry.boto3("s3")

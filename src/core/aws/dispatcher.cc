@@ -299,17 +299,28 @@ StatusOr<Document> Dispatcher::Call(const Principal& principal, std::string_view
   if (model == nullptr) return Status::InvalidArgument("unknown service " + std::string(service));
   const Operation* op = model->FindOperation(operation);
   if (op == nullptr) return Status::InvalidArgument("unknown operation " + std::string(service) + ":" + std::string(operation));
+  RequestContext ctx = InProcessContext(principal, region);
+  ctx.model = model;
+  ctx.operation = op;
+  return Run(ctx, input);
+}
+
+RequestContext Dispatcher::InProcessContext(const Principal& principal, std::string_view region) {
   RequestContext ctx;
   ctx.request_id = RandomIdSource::Instance()->Uuid();
   ctx.region = region.empty() ? options_.default_region : std::string(region);
   ctx.account_id = principal.account_id;
   ctx.principal = principal;
-  ctx.model = model;
-  ctx.operation = op;
   ctx.time = options_.clock->Now();
   ctx.client = this;
   ctx.authorizer = authorizer_;
-  return Run(ctx, input);
+  return ctx;
+}
+
+Status Dispatcher::AuthorizeAs(const Principal& principal, std::string_view action, std::string_view resource,
+                               std::string_view region) {
+  if (authorizer_ == nullptr) return Status::Ok();
+  return authorizer_->AuthorizeAction(InProcessContext(principal, region), action, resource);
 }
 
 void Dispatcher::WriteTransportError(const http::Request* head, int status, std::string_view message,

@@ -38,6 +38,8 @@ class Dispatcher final : public Client {
 
   StatusOr<Document> Call(const Principal& principal, std::string_view service, std::string_view operation,
                           const Document& input, std::string_view region) override;
+  Status AuthorizeAs(const Principal& principal, std::string_view action, std::string_view resource,
+                     std::string_view region) override;
 
   // An error the HTTP server detected itself (head may be null), in the protocol the head suggests.
   void WriteTransportError(const http::Request* head, int status, std::string_view message,
@@ -50,6 +52,8 @@ class Dispatcher final : public Client {
     std::string scope_service;  // the service named by X-Amz-Target or the credential scope
   };
   Route Identify(const http::Request& request) const;
+  // A request context for a call made inside Gantry (no HTTP request) as principal.
+  RequestContext InProcessContext(const Principal& principal, std::string_view region);
   // Validation, authorization and the handler, then the observers.
   StatusOr<Document> Run(RequestContext& ctx, const Document& input);
   StatusOr<Document> RunHandler(RequestContext& ctx, const Document& input);

@@ -23,6 +23,7 @@
 
 #include "runtime/build/artifact_selection.h"
 #include "runtime/build/build_log.h"
+#include "runtime/build/container.h"
 #include "runtime/build/sandbox.h"
 #include "runtime/build/shell_session.h"
 
@@ -101,6 +102,80 @@ std::string BashProgram() {
   return bash.empty() ? "/bin/bash" : bash;
 }
 
+// The PATH of a container's image (its config's Env), else the usual one.
+std::string ImagePath(const ContainerImage& image) {
+  for (const std::string& entry : image.env) {
+    if (entry.rfind("PATH=", 0) == 0) return entry.substr(5);
+  }
+  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+// gantry-build-init beside the running program (/proc/self/exe).
+std::string DefaultContainerInit() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("gantry-build-init") : (self.parent_path() / "gantry-build-init").string();
+}
+
+// A user of a container's image, from its /etc/passwd and /etc/group: a name or uid, with an
+// optional ":group" (as an image config's User).
+StatusOr<ShellIdentity> ImageUser(const std::string& root, const std::string& image, const std::string& user) {
+  auto split = [](const std::string& line) {
+    std::vector<std::string> fields;
+    std::stringstream in(line);
+    std::string field;
+    while (std::getline(in, field, ':')) fields.push_back(field);
+    if (!line.empty() && line.back() == ':') fields.emplace_back();
+    return fields;
+  };
+  auto numeric = [](const std::string& text) {
+    return !text.empty() && text.size() < 10 && std::all_of(text.begin(), text.end(), ::isdigit);
+  };
+  std::string name = user.substr(0, user.find(':'));
+  std::string group = user.find(':') == std::string::npos ? "" : user.substr(user.find(':') + 1);
+  ShellIdentity identity;
+  bool found = false;
+  GANTRY_ASSIGN_OR_RETURN(std::string passwd_text, ReadInRoot(root, "/etc/passwd"));
+  std::istringstream passwd(passwd_text);
+  for (std::string line; std::getline(passwd, line);) {
+    std::vector<std::string> f = split(line);
+    if (f.size() < 4 || !numeric(f[2]) || !numeric(f[3])) continue;
+    if (f[0] == name || (numeric(name) && f[2] == name)) {
+      identity.name = f[0];
+      identity.uid = static_cast<uid_t>(std::stoul(f[2]));
+      identity.gid = static_cast<gid_t>(std::stoul(f[3]));
+      found = true;
+      break;
+    }
+  }
+  if (!found && numeric(name)) {
+    identity.name = name;
+    identity.uid = identity.gid = static_cast<uid_t>(std::stoul(name));
+    found = true;
+  }
+  if (!found) {
+    return Status::NotFound("run-as user " + name + " does not exist in image " + image + " (its /etc/passwd)",
+                            "CLIENT_ERROR");
+  }
+  GANTRY_ASSIGN_OR_RETURN(std::string group_text, ReadInRoot(root, "/etc/group"));
+  std::istringstream groups(group_text);
+  for (std::string line; std::getline(groups, line);) {
+    std::vector<std::string> f = split(line);
+    if (f.size() < 3 || !numeric(f[2])) continue;
+    gid_t gid = static_cast<gid_t>(std::stoul(f[2]));
+    if (!group.empty() && (f[0] == group || f[2] == group)) identity.gid = gid;
+    std::stringstream members(f.size() > 3 ? f[3] : "");
+    for (std::string member; std::getline(members, member, ',');) {
+      if (member == identity.name) identity.groups.push_back(gid);
+    }
+  }
+  if (!group.empty() && numeric(group)) identity.gid = static_cast<gid_t>(std::stoul(group));
+  if (std::find(identity.groups.begin(), identity.groups.end(), identity.gid) == identity.groups.end()) {
+    identity.groups.insert(identity.groups.begin(), identity.gid);
+  }
+  return identity;
+}
+
 std::string SanitizeName(const std::string& build_id) {
   std::string out;
   for (char c : build_id) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
@@ -171,6 +246,75 @@ std::string AwsWrapper(const std::string& own_dir) {
          "if [ -n \"$AWS_ENDPOINT_URL\" ]; then exec \"$real\" --endpoint-url \"$AWS_ENDPOINT_URL\" \"$@\"; fi\n"
          "exec \"$real\" \"$@\"\n";
 }
+
+// codebuild-hash-files, as CodeBuild documents it for dynamic cache keys
+// (`key: npm-$(codebuild-hash-files package-lock.json)`): the SHA-256 of the source files some glob
+// patterns match. POSIX sh and sha256sum only, so that it runs in any image as on the host.
+constexpr std::string_view kHashFilesScript = R"SCRIPT(#!/bin/sh
+# Written by Gantry's build engine: codebuild-hash-files <glob-pattern>... prints the SHA-256 of the
+# files of CODEBUILD_SRC_DIR the patterns match (of one line "<SHA-256 of its contents>  <path>" a
+# file, in the order the patterns find them). '*', '?' and '[...]' match within one path component
+# and '**' any number of components; a name beginning with '.' is matched only by a component that
+# begins with '.'; '**' enters no linked directory.
+export LC_ALL=C
+if [ $# -eq 0 ]; then echo 'usage: codebuild-hash-files <glob-pattern> ...' >&2; exit 2; fi
+if [ -n "$CODEBUILD_SRC_DIR" ]; then cd "$CODEBUILD_SRC_DIR" || exit 1; fi
+nl='
+'
+IFS=$nl
+# walk PREFIX COMPONENT...: the files below PREFIX ("", "/" or "<dir>/") the components match.
+walk() (
+  prefix=$1
+  comp=$2
+  shift 2
+  if [ "$comp" = '**' ]; then
+    if [ $# -eq 0 ]; then set -- '*'; fi
+    walk "$prefix" "$@"
+    for dir in "$prefix"*; do
+      if [ -d "$dir" ] && [ ! -L "$dir" ]; then walk "$dir/" '**' "$@"; fi
+    done
+  else
+    for match in "$prefix"$comp; do
+      if [ $# -eq 0 ]; then
+        if [ -f "$match" ]; then printf '%s\n' "$match"; fi
+      elif [ -d "$match" ]; then
+        walk "$match/" "$@"
+      fi
+    done
+  fi
+)
+# matches PATTERN: the files it matches, one a line.
+matches() (
+  case $1 in /*) prefix=/ ;; *) prefix= ;; esac
+  set -f
+  IFS=/
+  set -- $1
+  IFS=$nl
+  for comp do
+    shift
+    case $comp in '' | .) ;; *) set -- "$@" "$comp" ;; esac
+  done
+  set +f
+  if [ $# -gt 0 ]; then walk "$prefix" "$@"; fi
+)
+list=
+for pattern do
+  found=$(matches "$pattern") || exit 1
+  set -f
+  for file in $found; do
+    case $nl$list in *"$nl$file$nl"*) ;; *) list=$list$file$nl ;; esac
+  done
+  set +f
+done
+lines=
+set -f
+for file in $list; do
+  sum=$(sha256sum < "$file") || exit 1
+  lines=$lines${sum%% *}"  "$file$nl
+done
+total=$(printf '%s' "$lines" | sha256sum) || exit 1
+printf '%s\n' "${total%% *}"
+)SCRIPT";
 
 class BuildExecution : public ShellListener {
  public:
@@ -293,6 +437,8 @@ class BuildExecution : public ShellListener {
   }
   Step RunBuildPhase(BuildPhaseType type, const std::optional<PhaseSpec>& spec);
   Status EnsureShell(const std::optional<ShellIdentity>& identity);
+  // text expanded by the build's shell ($VAR, $(command), ...); text without '$', '`' or '\' as is.
+  StatusOr<std::string> ExpandText(const std::string& text);
   StatusOr<std::optional<ShellIdentity>> ResolveUser(const std::string& name);
   bool RetryMatches(const PhaseSpec& spec, const std::vector<PhaseContext>& failures);
   void MarkFailing();
@@ -313,9 +459,11 @@ class BuildExecution : public ShellListener {
   std::string src_dir_;
   std::string engine_dir_;
   std::unique_ptr<HostSandbox> sandbox_;
+  BuildFilesystem fs_;                    // where the build's paths are on this machine
   int output_read_fd_ = -1;
   std::unique_ptr<ShellSession> session_;
   Buildspec buildspec_;
+  std::optional<CacheSpec> cache_;        // buildspec_.cache, key and fallback keys expanded
   Environment env_;
   SecretMasker masker_;
   std::set<std::string> secret_sourced_;  // from Parameter Store or Secrets Manager, or marked secret
@@ -369,7 +517,34 @@ BuildExecution::Step BuildExecution::Provision() {
   spec.cgroup_root = request_.cgroup_root;
   // The shell most builds want (bash, Gantry's user) starts now, while the source and buildspec
   // are read; a buildspec that wants another is given another.
-  auto sandbox = HostSandbox::Start(spec, output[1], ShellLaunchFor(BashProgram(), false, src_dir_, std::nullopt));
+  StatusOr<std::unique_ptr<HostSandbox>> sandbox = Status::Internal("the sandbox was not started");
+  if (request_.container) {
+    // The build's tree at its own path inside, so that the engine's paths need no translation.
+    ContainerSpec container;
+    container.id = ContainerId(outcome_.work_dir);
+    container.bundle = outcome_.work_dir + "/container";
+    container.image = *request_.container;
+    container.shared = {outcome_.work_dir};
+    if (src_dir_ != outcome_.work_dir && src_dir_.rfind(outcome_.work_dir + "/", 0) != 0) container.shared.push_back(src_dir_);
+    container.init_program = request_.container_init.empty() ? DefaultContainerInit() : request_.container_init;
+    container.network = request_.network;
+    container.privileged = request_.privileged;
+    container.memory_bytes = spec.memory_bytes;
+    container.max_pids = spec.max_pids;
+    container.cpus = spec.cpus;
+    container.cgroup_path = "gantry/" + container.id.substr(7);
+    std::string bash = FindInRoot(container.image.rootfs, "bash", ImagePath(container.image));
+    std::optional<ShellLaunch> first;
+    if (!bash.empty()) first = ShellLaunchFor(bash, false, src_dir_, std::nullopt);
+    sandbox = HostSandbox::StartContainer(container, request_.runc_root.empty() ? DefaultRuncRoot(request_.work_root) : request_.runc_root,
+                                          output[1], first);
+    if (sandbox.ok()) {
+      fs_.root = (*sandbox)->container_root();
+      fs_.shared = container.shared;
+    }
+  } else {
+    sandbox = HostSandbox::Start(spec, output[1], ShellLaunchFor(BashProgram(), false, src_dir_, std::nullopt));
+  }
   close(output[1]);
   if (!sandbox.ok()) {
     close(output[0]);
@@ -378,9 +553,14 @@ BuildExecution::Step BuildExecution::Provision() {
   }
   sandbox_ = std::move(sandbox).value();
   output_read_fd_ = output[0];
-  Log("Running image " + (request_.image.empty() ? std::string("(none)") : request_.image) +
-      " in the host sandbox: no container image is pulled, commands run on this machine");
-  for (const std::string& note : sandbox_->notes()) Log("Sandbox: " + note);
+  if (request_.container) {
+    Log("Running image " + request_.container->name + " in a container (runc)");
+    for (const std::string& note : sandbox_->notes()) Log("Container: " + note);
+  } else {
+    Log("Running image " + (request_.image.empty() ? std::string("(none)") : request_.image) +
+        " in the host sandbox: no container image is pulled, commands run on this machine");
+    for (const std::string& note : sandbox_->notes()) Log("Sandbox: " + note);
+  }
   return Step::kOk;
 }
 
@@ -424,17 +604,21 @@ BuildExecution::Step BuildExecution::ReadBuildspec() {
     for (const auto& [name, version] : buildspec_.install->runtime_versions) {
       runtimes += (runtimes.empty() ? "" : ", ") + name + " " + version;
     }
-    Log("runtime-versions (" + runtimes + ") not installed: the host sandbox runs the machine's own runtimes");
+    Log("runtime-versions (" + runtimes + ") not installed: " +
+        (request_.container ? "the image's own runtimes are used" : "the host sandbox runs the machine's own runtimes"));
   }
   if (buildspec_.git_credential_helper) {
-    Log("git-credential-helper not applied: the host sandbox uses the machine's git configuration");
+    Log(request_.container ? "git-credential-helper not applied: the image's git configuration is used"
+                           : "git-credential-helper not applied: the host sandbox uses the machine's git configuration");
   }
   if (buildspec_.proxy_upload_artifacts || buildspec_.proxy_logs) {
-    Log("proxy settings not applied: the host sandbox has no proxy server");
+    Log(request_.container ? "proxy settings not applied: the container has no proxy server"
+                           : "proxy settings not applied: the host sandbox has no proxy server");
   }
   if (!buildspec_.shell.empty() && buildspec_.shell != "bash" && buildspec_.shell != "/bin/sh") {
     EndPhase(BuildStatus::kFailed, {{"YAML_FILE_ERROR", "env/shell " + buildspec_.shell +
-                                                            " is not available in the host sandbox (bash or /bin/sh)"}});
+                                                            (request_.container ? " is not available in a container (bash or /bin/sh)"
+                                                                                : " is not available in the host sandbox (bash or /bin/sh)")}});
     return Step::kFailed;
   }
   return Step::kOk;
@@ -442,8 +626,17 @@ BuildExecution::Step BuildExecution::ReadBuildspec() {
 
 BuildExecution::Step BuildExecution::ResolveEnvironment() {
   Log("Processing environment variables");
-  for (const char* name : {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME"}) {
-    if (const char* value = std::getenv(name)) env_.Set(name, value);
+  if (request_.container) {
+    // The image's Env (its config's), not Gantry's own.
+    for (const std::string& entry : request_.container->env) {
+      size_t equals = entry.find('=');
+      if (equals != std::string::npos && equals > 0) env_.Set(entry.substr(0, equals), entry.substr(equals + 1));
+    }
+    if (env_.Get("PATH") == nullptr) env_.Set("PATH", ImagePath(*request_.container));
+  } else {
+    for (const char* name : {"PATH", "LANG", "LC_ALL", "TZ", "HOME", "USER", "LOGNAME"}) {
+      if (const char* value = std::getenv(name)) env_.Set(name, value);
+    }
   }
   if (env_.Get("HOME") == nullptr) env_.Set("HOME", "/root");
   for (const EnvVar& var : request_.codebuild_env) SetPlain(var);
@@ -506,21 +699,26 @@ BuildExecution::Step BuildExecution::ResolveEnvironment() {
   }
   env_.Set("CODEBUILD_SRC_DIR", src_dir_);
   env_.Set("CODEBUILD_BUILD_SUCCEEDING", "1");
+  // The engine's commands, first on PATH: codebuild-hash-files, and the aws wrapper when builds
+  // have an endpoint.
+  const std::string bin = engine_dir_ + "/bin";
+  std::vector<std::pair<std::string, std::string>> commands = {{"codebuild-hash-files", std::string(kHashFilesScript)}};
   const std::string* endpoint = env_.Get("AWS_ENDPOINT_URL");
-  if (endpoint != nullptr && !endpoint->empty()) {
-    std::string bin = engine_dir_ + "/bin";
-    std::string wrapper = bin + "/aws";
+  if (endpoint != nullptr && !endpoint->empty()) commands.emplace_back("aws", AwsWrapper(bin));
+  bool made = mkdir(bin.c_str(), 0755) == 0;
+  for (const auto& [name, script] : commands) {
+    std::string file = bin + "/" + name;
     std::ofstream out;
-    if (mkdir(bin.c_str(), 0755) == 0) out.open(wrapper, std::ios::binary);
-    out << AwsWrapper(bin);
+    if (made) out.open(file, std::ios::binary);
+    out << script;
     out.close();
-    if (!out || chmod(wrapper.c_str(), 0755) != 0) {
-      EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "writing " + wrapper + " failed"}});
+    if (!out || chmod(file.c_str(), 0755) != 0) {
+      EndPhase(BuildStatus::kFault, {{"CLIENT_ERROR", "writing " + file + " failed"}});
       return Step::kFailed;
     }
-    const std::string* path = env_.Get("PATH");
-    env_.Set("PATH", bin + (path != nullptr && !path->empty() ? ":" + *path : ""));
   }
+  const std::string* path = env_.Get("PATH");
+  env_.Set("PATH", bin + (path != nullptr && !path->empty() ? ":" + *path : ""));
   for (const auto& entry : env_.entries()) {
     if (!IsShellName(entry.first)) {
       Log("Skipping environment variable " + entry.first + ": not a valid shell variable name");
@@ -544,6 +742,27 @@ BuildExecution::Step BuildExecution::DownloadSource() {
   if (ReadBuildspec() != Step::kOk) return Step::kFailed;
   if (ResolveEnvironment() != Step::kOk) return Step::kFailed;
   if (CheckInterrupted()) return Step::kInterrupted;
+  if (buildspec_.cache) {
+    // Expanded once, as CodeBuild does (`key: npm-$(codebuild-hash-files package-lock.json)`); the
+    // build saves under the key it restored.
+    cache_ = buildspec_.cache;
+    std::vector<std::string*> texts = {&cache_->key};
+    for (std::string& fallback : cache_->fallback_keys) texts.push_back(&fallback);
+    for (std::string* text : texts) {
+      auto expanded = ExpandText(*text);
+      if (!expanded.ok()) {
+        if (interruption_ != ShellInterruption::kNone) return Step::kInterrupted;
+        EndPhase(BuildStatus::kFailed, {{"CLIENT_ERROR", "cache key " + *text + ": " + expanded.status().message()}});
+        return Step::kFailed;
+      }
+      *text = *expanded;
+    }
+  }
+  if (Status restored = hooks_.RestoreCache(cache_ ? &*cache_ : nullptr, fs_); !restored.ok()) {
+    EndPhase(StatusForHookError(restored), {ContextFromStatus(restored, "CLIENT_ERROR")});
+    return Step::kFailed;
+  }
+  if (CheckInterrupted()) return Step::kInterrupted;
   const std::pair<const std::optional<PhaseSpec>*, const char*> named[] = {{&buildspec_.install, "INSTALL"},
                                                                            {&buildspec_.pre_build, "PRE_BUILD"},
                                                                            {&buildspec_.build, "BUILD"},
@@ -559,7 +778,16 @@ BuildExecution::Step BuildExecution::DownloadSource() {
   return Step::kOk;
 }
 
-StatusOr<std::optional<ShellIdentity>> BuildExecution::ResolveUser(const std::string& name) {
+StatusOr<std::optional<ShellIdentity>> BuildExecution::ResolveUser(const std::string& run_as) {
+  if (request_.container) {
+    // The image's users (its /etc/passwd as the build left it); without run-as, its config's User.
+    std::string name = run_as.empty() ? request_.container->user : run_as;
+    if (name.empty()) return std::optional<ShellIdentity>();
+    GANTRY_ASSIGN_OR_RETURN(ShellIdentity identity, ImageUser(fs_.root, request_.container->name, name));
+    if (identity.uid == 0) return std::optional<ShellIdentity>();
+    return std::optional<ShellIdentity>(identity);
+  }
+  const std::string& name = run_as;
   if (name.empty()) return std::optional<ShellIdentity>();
   struct passwd entry;
   struct passwd* found = nullptr;
@@ -587,6 +815,14 @@ Status BuildExecution::EnsureShell(const std::optional<ShellIdentity>& identity)
     ShellConfig config;
     config.posix_sh = buildspec_.shell == "/bin/sh";
     config.shell_program = config.posix_sh ? "/bin/sh" : BashProgram();
+    if (request_.container && !config.posix_sh) {
+      config.shell_program = FindInRoot(fs_.root, "bash", ImagePath(*request_.container));
+      if (config.shell_program.empty()) {
+        Log("bash is not in image " + request_.container->name + ": commands run in /bin/sh");
+        config.posix_sh = true;
+        config.shell_program = "/bin/sh";
+      }
+    }
     config.engine_dir = engine_dir_;
     config.cwd = src_dir_;
     config.masker = &masker_;
@@ -600,6 +836,16 @@ Status BuildExecution::EnsureShell(const std::optional<ShellIdentity>& identity)
   }
   if (session_->uid() == wanted) return Status::Ok();
   return session_->SwitchUser(identity, Waiting(), *this);
+}
+
+StatusOr<std::string> BuildExecution::ExpandText(const std::string& text) {
+  if (text.find_first_of("$`\\") == std::string::npos) return text;
+  Status shell = EnsureShell(std::nullopt);
+  auto expanded = shell.ok() ? session_->Expand(text, Waiting(), *this) : StatusOr<std::string>(shell);
+  if (!expanded.ok() && session_ && session_->interruption() != ShellInterruption::kNone) {
+    interruption_ = session_->interruption();
+  }
+  return expanded;
 }
 
 void BuildExecution::MarkFailing() {
@@ -752,9 +998,39 @@ BuildExecution::Step BuildExecution::UploadArtifacts() {
     }
     selected.push_back(std::move(artifact));
   }
+  // Report group names may use the build's variables (`$REPORT_GROUP_NAME:`), as CodeBuild documents.
+  std::vector<ReportSpec> report_specs;
+  for (const ReportSpec& spec : buildspec_.reports) {
+    auto group = ExpandText(spec.group);
+    if (!group.ok() && interruption_ != ShellInterruption::kNone) return Step::kInterrupted;
+    if (!group.ok() || group->empty()) {
+      Log("Report " + spec.group + ": no report is made, its name " +
+          (group.ok() ? std::string("expands to nothing") : "cannot be expanded: " + group.status().message()));
+      continue;
+    }
+    report_specs.push_back(spec);
+    report_specs.back().group = *group;
+  }
   // Nothing of the build may run (or swap links) while its files are picked and read.
   StopProcesses(std::chrono::milliseconds(0));
   if (CheckInterrupted()) return Step::kInterrupted;
+  if (!report_specs.empty()) {
+    std::vector<SelectedReport> reports;
+    for (const ReportSpec& spec : report_specs) {
+      ArtifactSpec files;
+      files.files = spec.files;
+      files.base_directory = spec.base_directory;
+      files.discard_paths = spec.discard_paths;
+      std::vector<std::string> lines;
+      auto selected = SelectArtifactFiles(files, src_dir_, request_.hidden_paths, lines);
+      if (!selected.ok()) {
+        Log("Report " + spec.group + ": " + selected.status().message());
+        selected = std::vector<ArtifactFile>{};
+      }
+      reports.push_back({&spec, std::move(selected).value()});
+    }
+    hooks_.UploadReports(reports);
+  }
   for (SelectedArtifact& artifact : selected) {
     std::vector<std::string> lines;
     auto files = SelectArtifactFiles(*artifact.spec, src_dir_, request_.hidden_paths, lines);
@@ -772,6 +1048,10 @@ BuildExecution::Step BuildExecution::UploadArtifacts() {
   Status uploaded = hooks_.UploadArtifacts(selected);
   if (!uploaded.ok()) {
     EndPhase(StatusForHookError(uploaded), {ContextFromStatus(uploaded, "CLIENT_ERROR")});
+    return Step::kFailed;
+  }
+  if (Status saved = hooks_.SaveCache(cache_ ? &*cache_ : nullptr, fs_); !saved.ok()) {
+    EndPhase(StatusForHookError(saved), {ContextFromStatus(saved, "CLIENT_ERROR")});
     return Step::kFailed;
   }
   if (CheckInterrupted()) return Step::kInterrupted;
@@ -866,6 +1146,17 @@ BuildOutcome BuildExecution::Run() {
 }
 
 }  // namespace
+
+std::string BuildFilesystem::HostPath(std::string_view path) const {
+  if (root.empty()) return std::string(path);
+  for (const std::string& dir : shared) {
+    if (path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+        (path.size() == dir.size() || path[dir.size()] == '/')) {
+      return std::string(path);
+    }
+  }
+  return root + std::string(path);
+}
 
 BuildRunner::BuildRunner() : stop_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 

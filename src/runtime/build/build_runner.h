@@ -74,6 +74,23 @@ struct ArtifactFile {
   std::string source;                     // absolute: the real path, or a kept link's own path
   std::string path;                       // relative, '/'-separated, after base-directory/discard-paths
 };
+// One `reports` entry's selected files (files / base-directory / discard-paths, as artifacts).
+struct SelectedReport {
+  const ReportSpec* spec = nullptr;       // the buildspec's entry (spec->group: a name or an ARN);
+                                          // valid during the UploadReports call
+  std::vector<ArtifactFile> files;
+};
+
+// Where the paths a build's commands see are on this machine. The host sandbox sees the machine's
+// own file system; a container sees its root file system (an overlay on the host) with the build's
+// tree mounted at its own path.
+struct BuildFilesystem {
+  std::string root;                       // "" (host sandbox) or the container's root on the host
+  std::vector<std::string> shared;        // mounted at the same path inside (the build's tree)
+  // The host path of `path` (absolute, as the build's commands see it).
+  std::string HostPath(std::string_view path) const;
+};
+
 struct SelectedArtifact {
   const ArtifactSpec* spec = nullptr;     // the buildspec's (primary or secondary) entry; valid
                                           // during the UploadArtifacts call
@@ -100,6 +117,23 @@ class BuildHooks {
   // has no artifacts section. The build's processes are gone by then and the files stay until Run
   // returns.
   virtual Status UploadArtifacts(const std::vector<SelectedArtifact>& artifacts) = 0;
+  // DOWNLOAD_SOURCE, after the buildspec is read and before INSTALL: restores the project's cache
+  // for the buildspec's `cache` section (nullptr when it has none). An error fails
+  // DOWNLOAD_SOURCE; a cache that is missing is not an error (the hook logs it).
+  virtual Status RestoreCache(const CacheSpec* spec, const BuildFilesystem& fs) {
+    (void)spec, (void)fs;
+    return Status::Ok();
+  }
+  // UPLOAD_ARTIFACTS, first (the build's processes are gone): each `reports` entry's files, in
+  // buildspec order (an entry that matched nothing has none). A report's trouble never fails the
+  // build: the hook logs it and records the report as CodeBuild would.
+  virtual void UploadReports(const std::vector<SelectedReport>& reports) { (void)reports; }
+  // UPLOAD_ARTIFACTS, after the artifacts: saves the project's cache (spec nullptr when the
+  // buildspec has no `cache` section). An error fails UPLOAD_ARTIFACTS.
+  virtual Status SaveCache(const CacheSpec* spec, const BuildFilesystem& fs) {
+    (void)spec, (void)fs;
+    return Status::Ok();
+  }
   // A phase began (record.end unset) or ended (record.end set). Called for every phase,
   // SUBMITTED through COMPLETED, in order.
   virtual void OnPhase(const PhaseRecord& record) = 0;
@@ -115,6 +149,17 @@ struct SandboxLimits {
   double cpus = 0;                        // CPU quota in cores
 };
 
+// An OCI image as the build's container runs it, resolved by the caller (runtime::ImageStore).
+struct ContainerImage {
+  std::string name;                       // as the project names it ("aws/codebuild/standard:7.0")
+  std::string rootfs;                     // the unpacked root file system, shared read-only
+  std::vector<std::string> env;           // the image config's Env ("PATH=/usr/local/sbin:...")
+  std::string working_dir;                // the image config's WorkingDir ("" = /)
+  std::string user;                       // the image config's User ("" = root)
+};
+
+enum class NetworkMode { kHost, kNone };
+
 struct BuildRequest {
   std::string build_id;                   // "project:uuid", for messages and the tree's name
   // The buildspec: inline text, or a path relative to the source directory (default
@@ -126,7 +171,16 @@ struct BuildRequest {
   std::vector<EnvVar> codebuild_env;
   // Project variables with StartBuild overrides already applied (highest precedence, above the buildspec).
   std::vector<EnvVar> project_env;
-  std::string image;                      // recorded in the log ("running in the host sandbox")
+  std::string image;                      // recorded in the log
+  // Set: the build runs in a container of this image through the OCI runtime (runc); unset: in
+  // the host sandbox.
+  std::optional<ContainerImage> container;
+  NetworkMode network = NetworkMode::kHost;  // containers: the host's network, or loopback only
+  bool privileged = false;                // containers: CodeBuild's privilegedMode (docs/containers.md)
+  // Containers: the init program ("" = gantry-build-init beside the running program) and runc's
+  // state directory ("" = DefaultRuncRoot(work_root); the service passes its state directory's).
+  std::string container_init;
+  std::string runc_root;
   // When the build was submitted and queued (SUBMITTED and QUEUED phases); unset: when Run starts.
   std::optional<TimePoint> submitted_at;
   std::optional<TimePoint> queued_at;

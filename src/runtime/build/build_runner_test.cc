@@ -15,6 +15,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/common/crypto.h"
+#include "core/common/strings.h"
+
 namespace gantry::runtime {
 namespace {
 
@@ -79,6 +82,23 @@ class FakeHooks : public BuildHooks {
     }
     return upload_error;
   }
+  Status RestoreCache(const CacheSpec* spec, const BuildFilesystem&) override {
+    if (spec != nullptr) restored_cache_keys.push_back(CacheKeys(*spec));
+    return Status::Ok();
+  }
+  Status SaveCache(const CacheSpec* spec, const BuildFilesystem&) override {
+    if (spec != nullptr) saved_cache_keys.push_back(CacheKeys(*spec));
+    return Status::Ok();
+  }
+  void UploadReports(const std::vector<SelectedReport>& reports) override {
+    for (const SelectedReport& report : reports) report_groups.push_back(report.spec->group);
+  }
+  // "key|fallback|fallback...".
+  static std::string CacheKeys(const CacheSpec& spec) {
+    std::string keys = spec.key;
+    for (const std::string& fallback : spec.fallback_keys) keys += "|" + fallback;
+    return keys;
+  }
   void OnPhase(const PhaseRecord& record) override {
     std::string text = std::string(PhaseName(record.type)) + (record.end ? " end" : " begin");
     if (record.status) text += " " + std::string(StatusName(*record.status));
@@ -122,6 +142,7 @@ class FakeHooks : public BuildHooks {
   std::map<std::string, std::string> uploaded_sources;  // "identifier:path in the artifact" -> source
   std::vector<std::string> uploaded_names;
   std::vector<std::string> uploaded_identifiers;
+  std::vector<std::string> restored_cache_keys, saved_cache_keys, report_groups;
   std::vector<std::string> phase_events;
   std::vector<std::string> lines;
 };
@@ -801,6 +822,51 @@ artifacts:
   EXPECT_EQ(hooks_.uploaded_names[1], "");
   EXPECT_THAT(hooks_.uploaded_identifiers, ElementsAre("", "report"));
   EXPECT_THAT(hooks_.Messages(), Contains("Found 2 file(s)"));
+}
+
+TEST_F(BuildRunnerTest, CacheKeysAndReportGroupsAreExpandedByTheBuildsShell) {
+  hooks_.source_files = {{"lock.txt", "v1\n"}, {"sub/a.lock", "a\n"}};
+  // The key is expanded once, before the restore: the build changing lock.txt does not change it.
+  BuildOutcome outcome = Run(R"y(version: 0.2
+env:
+  variables:
+    GROUP: unit
+phases:
+  build:
+    commands:
+      - echo v2 > lock.txt
+      - echo '<testsuite/>' > report.xml
+      - codebuild-hash-files lock.txt > built-hash
+cache:
+  key: deps-$(codebuild-hash-files lock.txt)-$GROUP
+  fallback-keys:
+    - deps-$(codebuild-hash-files '**/*.lock')-
+    - deps-`echo plain`-
+    - literal
+  paths:
+    - deps/**/*
+reports:
+  $GROUP-tests:
+    files:
+      - report.xml
+  $NOT_SET:
+    files:
+      - report.xml
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.Messages());
+  // codebuild-hash-files: the SHA-256 of "<SHA-256 of the contents>  <path>" lines, one a file.
+  auto hash = [](const std::vector<std::pair<std::string, std::string>>& files) {
+    std::string lines;
+    for (const auto& [path, content] : files) lines += HexEncode(Sha256(content)) + "  " + path + "\n";
+    return HexEncode(Sha256(lines));
+  };
+  std::string key = "deps-" + hash({{"lock.txt", "v1\n"}}) + "-unit";
+  std::string keys = key + "|deps-" + hash({{"sub/a.lock", "a\n"}}) + "-|deps-plain-|literal";
+  EXPECT_THAT(hooks_.restored_cache_keys, ElementsAre(keys));
+  EXPECT_THAT(hooks_.saved_cache_keys, ElementsAre(keys));
+  EXPECT_EQ(ReadText(fs::path(outcome.work_dir) / "src/built-hash"), hash({{"lock.txt", "v2\n"}}) + "\n");
+  EXPECT_THAT(hooks_.report_groups, ElementsAre("unit-tests"));
+  EXPECT_THAT(hooks_.Messages(), Contains("Report $NOT_SET: no report is made, its name expands to nothing"));
 }
 
 TEST_F(BuildRunnerTest, NoMatchingArtifactFilesFailUploadArtifacts) {

@@ -10,6 +10,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,56 +23,22 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "runtime/build/os_util.h"
+#include "runtime/build/supervisor.h"
+
+extern char** environ;
+
 namespace gantry::runtime {
 namespace {
 
-constexpr uint32_t kMagic = 0x67616e74;
-constexpr int kMaxGroups = 64;
-constexpr int kMaxHidden = 32;
-constexpr int kMaxShells = 64;
-constexpr int kMaxReadOnly = 64;
+using namespace supervisor;  // NOLINT: the protocol's names, one protocol for both supervisors
+
 constexpr size_t kCloneStack = 256 * 1024;
-// Descriptors in the supervisor (and, until exec, in a shell).
-constexpr int kSocketFd = 3;
-constexpr int kOutputFd = 4;
-constexpr int kFirstShellFd = 5;
-
-enum MessageKind : int32_t { kReady = 1, kSpawned = 2, kSpawnFailed = 3, kExited = 4 };
-
-// What a build's shells keep of root's capabilities: Docker's default set less CAP_MKNOD. Gone are
-// CAP_SYS_ADMIN (mount, umount: the covers over hidden paths stay), CAP_SYS_PTRACE,
-// CAP_DAC_READ_SEARCH (open_by_handle_at), CAP_SYS_RAWIO, CAP_MKNOD, CAP_SYS_MODULE and the rest.
-constexpr uint64_t Bit(int cap) { return uint64_t{1} << cap; }
-constexpr uint64_t kKeptCapabilities =
-    Bit(CAP_CHOWN) | Bit(CAP_DAC_OVERRIDE) | Bit(CAP_FOWNER) | Bit(CAP_FSETID) | Bit(CAP_KILL) | Bit(CAP_SETGID) |
-    Bit(CAP_SETUID) | Bit(CAP_SETPCAP) | Bit(CAP_NET_BIND_SERVICE) | Bit(CAP_NET_RAW) | Bit(CAP_SYS_CHROOT) |
-    Bit(CAP_AUDIT_WRITE) | Bit(CAP_SETFCAP);
-
-struct Message {
-  int32_t kind = 0;
-  int32_t pid = 0;
-  int32_t value = 0;          // kExited: wait status; kSpawnFailed: errno; kReady: errno of mounting /proc
-  int32_t ns_flags = 0;       // kReady: the CLONE_NEW* flags the supervisor was made with
-  int32_t hidden_errno[kMaxHidden] = {};
-  int32_t read_only_errno[kMaxReadOnly] = {};  // kReady: per SupervisorPlan::read_only entry
-};
-
-struct SpawnRequest {
-  uint32_t magic;
-  uint32_t set_identity;
-  uint32_t uid, gid, ngroups;
-  uint32_t groups[kMaxGroups];
-  uint32_t argc;
-  char program[512];
-  char args[1024];  // argc NUL-terminated strings
-  char cwd[4096];
-};
 
 // What the supervisor needs, prepared before clone so that the child only reads memory.
 struct SupervisorPlan {
@@ -91,140 +59,6 @@ struct SupervisorPlan {
 };
 
 // ---- child side: async-signal-safe calls only ----
-
-void SendMessage(int fd, const Message& m) {
-  while (send(fd, &m, sizeof(m), MSG_NOSIGNAL) < 0 && errno == EINTR) {
-  }
-}
-
-void ResetSignals(bool ignore_termination) {
-  struct sigaction action;
-  memset(&action, 0, sizeof(action));
-  action.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    sigaction(sig, &action, nullptr);
-  }
-  if (ignore_termination) {
-    action.sa_handler = SIG_IGN;
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT}) sigaction(sig, &action, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-// Drops every capability outside kKeptCapabilities from the bounding set, which is what a root
-// shell's capabilities are recomputed from at exec. Needs CAP_SETPCAP, so before a uid switch;
-// without it (Gantry not root) there is nothing to drop that no_new_privs does not already keep
-// out of reach. Returns an errno or 0.
-int LimitBoundingSet() {
-  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return errno;
-  if ((data[0].effective & Bit(CAP_SETPCAP)) == 0) return 0;
-  for (int cap = 0; cap < 64; ++cap) {
-    if ((kKeptCapabilities & Bit(cap)) != 0) continue;
-    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // past the kernel's last capability
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return errno;
-  }
-  return 0;
-}
-
-// Limits the effective, permitted, inheritable and ambient sets to kKeptCapabilities and sets
-// no_new_privs (no setuid or file-capability gains at exec). Returns an errno or 0.
-int LimitCapabilities() {
-  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return errno;
-  for (int i = 0; i < 2; ++i) {
-    uint32_t kept = static_cast<uint32_t>(kKeptCapabilities >> (32 * i));
-    data[i].effective &= kept;
-    data[i].permitted &= kept;
-    data[i].inheritable &= kept;
-  }
-  if (syscall(SYS_capset, &header, data) != 0) return errno;
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return errno;
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
-  return 0;
-}
-
-[[noreturn]] void RunShell(const SpawnRequest& request, int stdin_fd, int error_fd, bool confine) {
-  ResetSignals(false);
-  error_fd = fcntl(error_fd, F_DUPFD_CLOEXEC, 10);  // out of the way of 0-2 and 9
-  dup2(stdin_fd, 0);
-  dup2(kOutputFd, 1);
-  dup2(kOutputFd, 2);
-  dup2(kOutputFd, 9);
-  close_range(3, 8, CLOSE_RANGE_CLOEXEC);
-  close_range(10, ~0U, CLOSE_RANGE_CLOEXEC);
-  int err = confine ? LimitBoundingSet() : 0;
-  if (err == 0 && request.set_identity != 0) {
-    // Raw system calls: glibc's setuid() would try to tell the threads of Gantry's process, of
-    // which this child has only stale records.
-    gid_t groups[kMaxGroups];
-    for (uint32_t i = 0; i < request.ngroups && i < kMaxGroups; ++i) groups[i] = request.groups[i];
-    if (syscall(SYS_setgroups, std::min<uint32_t>(request.ngroups, kMaxGroups), groups) != 0 ||
-        syscall(SYS_setresgid, request.gid, request.gid, request.gid) != 0 ||
-        syscall(SYS_setresuid, request.uid, request.uid, request.uid) != 0) {
-      err = errno;
-    }
-  }
-  if (err == 0 && confine) err = LimitCapabilities();
-  if (err == 0 && chdir(request.cwd) != 0) err = errno;
-  if (err == 0) {
-    char* argv[16];
-    const char* p = request.args;
-    uint32_t argc = std::min<uint32_t>(request.argc, 15);
-    for (uint32_t i = 0; i < argc; ++i) {
-      argv[i] = const_cast<char*>(p);
-      p += strlen(p) + 1;
-    }
-    argv[argc] = nullptr;
-    char* envp[] = {nullptr};
-    execve(request.program, argv, envp);
-    err = errno;
-  }
-  while (write(error_fd, &err, sizeof(err)) < 0 && errno == EINTR) {
-  }
-  _exit(127);
-}
-
-void SpawnShell(const SpawnRequest& request, int stdin_fd, bool confine, pid_t* shells, int* shell_count) {
-  Message reply;
-  int error_pipe[2];
-  if (pipe2(error_pipe, O_CLOEXEC) != 0) {
-    reply.kind = kSpawnFailed;
-    reply.value = errno;
-    close(stdin_fd);
-    SendMessage(kSocketFd, reply);
-    return;
-  }
-  // _Fork: no fork handlers and no malloc locks, which in this clone of a threaded process may be
-  // copies of locks held by other threads.
-  pid_t pid = _Fork();
-  if (pid == 0) RunShell(request, stdin_fd, error_pipe[1], confine);
-  int fork_errno = errno;
-  close(stdin_fd);
-  close(error_pipe[1]);
-  int child_errno = 0;
-  ssize_t n;
-  while ((n = read(error_pipe[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR) {
-  }
-  close(error_pipe[0]);
-  if (pid < 0) {
-    reply.kind = kSpawnFailed;
-    reply.value = fork_errno;
-  } else if (n > 0) {
-    reply.kind = kSpawnFailed;
-    reply.value = child_errno;  // the child exits 127 and is reaped by the SIGCHLD loop
-  } else {
-    if (*shell_count < kMaxShells) shells[(*shell_count)++] = pid;
-    reply.kind = kSpawned;
-    reply.pid = pid;
-  }
-  SendMessage(kSocketFd, reply);
-}
 
 // The supervisor: the init of the build's PID namespace (or a subreaper without one).
 int RunSupervisor(void* arg) {
@@ -308,77 +142,14 @@ int RunSupervisor(void* arg) {
     close(cgroup_fds[i]);
   }
 
-  pid_t shells[kMaxShells];
-  int shell_count = 0;
-  if (plan.first_shell != nullptr && shell_copy >= 0) {
-    SpawnShell(*plan.first_shell, kFirstShellFd, plan.confine, shells, &shell_count);
-  }
-  for (;;) {
-    struct pollfd fds[2] = {{kSocketFd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      _exit(1);
-    }
-    if ((fds[1].revents & POLLIN) != 0) {
-      struct signalfd_siginfo info;
-      while (read(signal_fd, &info, sizeof(info)) > 0) {
-      }
-      int status;
-      pid_t pid;
-      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (int i = 0; i < shell_count; ++i) {
-          if (shells[i] != pid) continue;
-          Message exited;
-          exited.kind = kExited;
-          exited.pid = pid;
-          exited.value = status;
-          SendMessage(kSocketFd, exited);
-          shells[i] = shells[--shell_count];
-          break;
-        }
-      }
-    }
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      SpawnRequest request;
-      char control[CMSG_SPACE(sizeof(int))];
-      struct iovec iov = {&request, sizeof(request)};
-      struct msghdr msg;
-      memset(&msg, 0, sizeof(msg));
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof(control);
-      ssize_t n = recvmsg(kSocketFd, &msg, MSG_CMSG_CLOEXEC);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) _exit(0);  // Gantry closed its end: the build is over
-      int stdin_fd = -1;
-      struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-      if (cmsg != nullptr && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
-        memcpy(&stdin_fd, CMSG_DATA(cmsg), sizeof(int));
-      }
-      if (static_cast<size_t>(n) != sizeof(request) || request.magic != kMagic || stdin_fd < 0) {
-        if (stdin_fd >= 0) close(stdin_fd);
-        Message reply;
-        reply.kind = kSpawnFailed;
-        reply.value = EINVAL;
-        SendMessage(kSocketFd, reply);
-        continue;
-      }
-      SpawnShell(request, stdin_fd, plan.confine, shells, &shell_count);
-    }
-  }
+  ServeSpawnRequests(plan.first_shell != nullptr && shell_copy >= 0 ? plan.first_shell : nullptr, plan.confine,
+                     signal_fd);
 }
 
 // ---- parent side ----
 
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using os::ErrnoText;
+using os::ReadFile;
 
 Status WriteText(const std::string& path, const std::string& text) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -402,6 +173,21 @@ std::string Normalize(const std::string& path) {
   std::string text = ec ? path : canonical.lexically_normal().string();
   while (text.size() > 1 && text.back() == '/') text.pop_back();
   return text;
+}
+
+// Whether this process has CAP_SYS_ADMIN in its effective set (mounts, runc as "root").
+bool HasSysAdmin() {
+  struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &header, data) != 0) return false;
+  return (data[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32))) != 0;
+}
+
+// Whether the process of pidfd has not exited (a pidfd polls readable once it has).
+bool InitAlive(int pidfd) {
+  if (pidfd < 0) return false;
+  struct pollfd pfd = {pidfd, POLLIN, 0};
+  return poll(&pfd, 1, 0) == 0;
 }
 
 // Whether the kernel lists children in /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN).
@@ -783,7 +569,206 @@ StatusOr<std::unique_ptr<HostSandbox>> HostSandbox::Start(const SandboxSpec& spe
   return sandbox;
 }
 
-HostSandbox::~HostSandbox() { Destroy(std::chrono::milliseconds(0)); }
+namespace {
+
+// The message on socket with the sender's pid as this process sees it (SO_PASSCRED is set).
+ssize_t ReceiveWithSender(int socket, Message& message, pid_t& sender) {
+  char control[CMSG_SPACE(sizeof(struct ucred))];
+  struct iovec iov = {&message, sizeof(message)};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  ssize_t n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); n > 0 && cmsg != nullptr; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_CREDENTIALS) {
+      struct ucred credentials;
+      memcpy(&credentials, CMSG_DATA(cmsg), sizeof(credentials));
+      sender = credentials.pid;
+    }
+  }
+  return n;
+}
+
+std::string LastLines(const std::string& text) {
+  std::string out = text;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  if (out.size() > 2000) out = out.substr(out.size() - 2000);
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<HostSandbox>> HostSandbox::StartContainer(const ContainerSpec& container,
+                                                                   const std::string& runc_root, int output_fd,
+                                                                   const std::optional<ShellLaunch>& first_shell) {
+  std::unique_ptr<HostSandbox> sandbox(new HostSandbox());
+  sandbox->runc_ = FindRunc();
+  if (sandbox->runc_.empty()) {
+    return Status::FailedPrecondition("image " + container.image.name +
+                                          " needs runc, which is not installed on this machine (apt-get install runc)",
+                                      "CLIENT_ERROR");
+  }
+  if (access(container.init_program.c_str(), X_OK) != 0) {
+    return Status::Internal("the container init " + container.init_program + " is missing: " + ErrnoText(errno));
+  }
+  // Checked before the root file system is prepared (a copy of the whole image where the overlay
+  // mount is refused), which runc would then refuse anyway.
+  if (geteuid() != 0 && !HasSysAdmin()) {
+    return Status::FailedPrecondition("image " + container.image.name +
+                                          " runs in a container, which needs Gantry to run as root (it mounts the "
+                                          "container's root file system and runs runc as root); this Gantry runs as uid " +
+                                          std::to_string(geteuid()),
+                                      "CLIENT_ERROR");
+  }
+  sandbox->runc_root_ = runc_root;
+  sandbox->container_id_ = container.id;
+  std::error_code ec;
+  std::filesystem::create_directories(runc_root, ec);
+  chmod(runc_root.c_str(), 0700);
+  if (mkdir(container.bundle.c_str(), 0700) != 0) {
+    return Status::Internal("mkdir " + container.bundle + ": " + ErrnoText(errno));
+  }
+  sandbox->bundle_ = container.bundle;  // removed by the destructor from here on
+  sandbox->bundle_lock_ = open((container.bundle + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (sandbox->bundle_lock_ < 0 || flock(sandbox->bundle_lock_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::Internal("locking " + container.bundle + "/lock: " + ErrnoText(errno));
+  }
+  GANTRY_ASSIGN_OR_RETURN(std::string rootfs_note, PrepareRootfs(container));
+  sandbox->container_root_ = container.bundle + "/rootfs";
+  std::vector<HostDevice> devices;
+  if (container.privileged) devices = ListHostDevices();
+  GANTRY_RETURN_IF_ERROR(WriteText(container.bundle + "/config.json", OciConfig(container, devices).dump()));
+
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Status::Internal("socketpair: " + ErrnoText(errno));
+  }
+  sandbox->socket_ = sv[0];
+  int on = 1;
+  setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+  // The first shell's request waits in the socket: the init serves it right after it is ready.
+  SpawnRequest first_request;
+  int shell_sockets[2] = {-1, -1};
+  if (first_shell && FillRequest(*first_shell, first_request).ok() &&
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, shell_sockets) == 0) {
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof(control));
+    struct iovec iov = {&first_request, sizeof(first_request)};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &shell_sockets[1], sizeof(int));
+    if (sendmsg(sv[0], &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(first_request))) {
+      sandbox->first_shell_ = first_shell;
+      sandbox->first_shell_control_ = shell_sockets[0];
+    } else {
+      close(shell_sockets[0]);
+    }
+    close(shell_sockets[1]);
+  }
+
+  // runc gets the socket as fd 3 and the output pipe as fd 4 and passes both to the init
+  // (--preserve-fds 2). Copies above 10 first, so that no dup2 lands on a source still needed.
+  int socket_copy = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+  int output_copy = fcntl(output_fd, F_DUPFD_CLOEXEC, 10);
+  close(sv[1]);
+  std::string log = container.bundle + "/runc.log";
+  std::vector<std::string> argv = {sandbox->runc_, "--root", runc_root, "run", "--preserve-fds", "2",
+                                   "--bundle", container.bundle, container.id};
+  std::vector<char*> args;
+  for (std::string& arg : argv) args.push_back(arg.data());
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, socket_copy, kSocketFd);
+  posix_spawn_file_actions_adddup2(&actions, output_copy, kOutputFd);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &all);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t runc = -1;
+  int spawned = (socket_copy < 0 || output_copy < 0) ? EMFILE
+                                                     : posix_spawn(&runc, args[0], &actions, &attributes, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (socket_copy >= 0) close(socket_copy);
+  if (output_copy >= 0) close(output_copy);
+  if (spawned != 0) return Status::Internal("starting " + sandbox->runc_ + ": " + ErrnoText(spawned));
+  sandbox->supervisor_ = runc;
+
+  // The init's ready message; its sender is the init as Gantry sees it. runc's failures close the
+  // socket (every copy is gone with runc's processes) and are in runc.log.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  Message ready;
+  pid_t init = 0;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    struct pollfd pfd = {sandbox->socket_, POLLIN, 0};
+    int got = left.count() > 0 ? poll(&pfd, 1, static_cast<int>(left.count())) : 0;
+    if (got < 0 && errno == EINTR) continue;
+    ssize_t n = got > 0 ? ReceiveWithSender(sandbox->socket_, ready, init) : -1;
+    if (n != sizeof(ready) || ready.kind != kReady || init <= 0) {
+      sandbox->Destroy(std::chrono::milliseconds(0));
+      std::string why = LastLines(ReadFile(log));
+      return Status::Internal("the container of image " + container.image.name + " did not start (" +
+                              std::string(got == 0 ? "timed out" : "runc exited") + ")" + (why.empty() ? "" : ": " + why));
+    }
+    break;
+  }
+  sandbox->init_ = init;
+  // runc reaps the init, not Gantry: signals go through a pidfd, so that a pid reused after the
+  // init's death is never signalled. Taken while the init is known to live (it just spoke).
+  sandbox->init_pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, init, 0));
+  if (sandbox->init_pidfd_ < 0) {
+    int err = errno;
+    sandbox->init_ = 0;  // Destroy ends runc's descendants, the init among them
+    sandbox->Destroy(std::chrono::milliseconds(0));
+    return Status::Internal("pidfd_open of the container's init: " + ErrnoText(err));
+  }
+  sandbox->mount_ns_ = true;
+  sandbox->pid_ns_ = true;
+  std::vector<std::string>& notes = sandbox->notes_;
+  notes.push_back("container " + container.id + " (runc " + sandbox->runc_ + "), " + rootfs_note);
+  notes.push_back(container.network == NetworkMode::kHost
+                      ? "network: the host's (127.0.0.1 is this machine)"
+                      : "network: none (its own network namespace, loopback only)");
+  notes.push_back(container.privileged
+                      ? "privileged: every capability, every host device, /sys writable, no new privileges allowed"
+                      : "capabilities: only Docker's default set less mknod; no new privileges at exec; block devices denied");
+  if (container.memory_bytes > 0 || container.max_pids > 0 || container.cpus > 0) {
+    std::ostringstream limits;
+    limits << "cgroup limits (runc, " << container.cgroup_path << "):";
+    if (container.memory_bytes > 0) limits << " memory " << container.memory_bytes << " bytes";
+    if (container.max_pids > 0) limits << " processes " << container.max_pids;
+    if (container.cpus > 0) limits << " CPU " << container.cpus << " cores";
+    notes.push_back(limits.str());
+  }
+  return sandbox;
+}
+
+HostSandbox::~HostSandbox() {
+  Destroy(std::chrono::milliseconds(0));
+  if (!bundle_.empty()) ReleaseBundle(bundle_);
+  if (bundle_lock_ >= 0) close(bundle_lock_);
+  if (init_pidfd_ >= 0) close(init_pidfd_);
+}
 
 Status HostSandbox::ReadMessages(bool block, std::chrono::milliseconds timeout) {
   for (;;) {
@@ -1003,15 +988,36 @@ void HostSandbox::Destroy(std::chrono::milliseconds grace) {
   // pid 0 would name Gantry's own process group, and every process as a "parent".
   if (supervisor_ > 0) {
     if (grace.count() > 0 && !live_shells_.empty()) {
-      // The shells and their foreground children share the supervisor's process group.
-      kill(-supervisor_, SIGTERM);
+      // The shells and their foreground children share the supervisor's process group. The init's
+      // group only while the init lives (its pid, the group's id, cannot be reused before).
+      if (init_ == 0) {
+        kill(-supervisor_, SIGTERM);
+      } else if (InitAlive(init_pidfd_)) {
+        kill(-init_, SIGTERM);
+      }
       auto deadline = std::chrono::steady_clock::now() + grace;
       while (!live_shells_.empty()) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 || !ReadMessages(true, left).ok()) break;
       }
     }
-    if (!pid_ns_) {
+    if (init_ > 0) {
+      // The init's death ends the container's PID namespace; runc run then removes the container
+      // (state, cgroups) and exits.
+      if (init_pidfd_ >= 0) syscall(SYS_pidfd_send_signal, init_pidfd_, SIGKILL, nullptr, 0);
+      int status;
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (waitpid(supervisor_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          kill(supervisor_, SIGKILL);
+          while (waitpid(supervisor_, &status, 0) < 0 && errno == EINTR) {
+          }
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+      supervisor_ = 0;
+    } else if (!pid_ns_) {
       // Without a PID namespace, stop every descendant (so that none can fork), then kill them.
       cgroups_.KillAll();
       std::set<pid_t> stopped;
@@ -1032,10 +1038,16 @@ void HostSandbox::Destroy(std::chrono::milliseconds grace) {
     }
     // As the PID namespace's init, the supervisor takes every process of the namespace with it:
     // the wait returns once they are all gone.
-    kill(supervisor_, SIGKILL);
-    int status;
-    while (waitpid(supervisor_, &status, 0) < 0 && errno == EINTR) {
+    if (supervisor_ > 0) {
+      kill(supervisor_, SIGKILL);
+      int status;
+      while (waitpid(supervisor_, &status, 0) < 0 && errno == EINTR) {
+      }
     }
+  }
+  if (!container_id_.empty() && access((runc_root_ + "/" + container_id_).c_str(), F_OK) == 0) {
+    // runc did not get to remove it (it was killed, or the container never started).
+    os::RunProgram({runc_, "--root", runc_root_, "delete", "--force", container_id_}, "");
   }
   cgroups_.KillAll();
   cgroups_.Remove();

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "core/common/status.h"
+#include "runtime/build/container.h"
 
 namespace gantry::runtime {
 
@@ -117,6 +118,13 @@ class HostSandbox {
   // output pipe; the sandbox keeps its own copy (in the supervisor) and the caller may close theirs.
   static StatusOr<std::unique_ptr<HostSandbox>> Start(const SandboxSpec& spec, int output_fd,
                                                       const std::optional<ShellLaunch>& first_shell);
+  // Starts the build's OCI container instead (container.h): runc runs gantry-build-init as the
+  // container's init, which serves the same spawn protocol; the first shell's request is queued
+  // before runc starts. The bundle's root file system stays mounted until the sandbox is deleted
+  // (after Destroy the build's files are still read through it), then it is removed.
+  static StatusOr<std::unique_ptr<HostSandbox>> StartContainer(const ContainerSpec& container,
+                                                               const std::string& runc_root, int output_fd,
+                                                               const std::optional<ShellLaunch>& first_shell);
   ~HostSandbox();
   HostSandbox(const HostSandbox&) = delete;
   HostSandbox& operator=(const HostSandbox&) = delete;
@@ -141,6 +149,8 @@ class HostSandbox {
   // SIGTERM first and that long to exit. Idempotent.
   void Destroy(std::chrono::milliseconds grace);
   bool destroyed() const { return destroyed_; }
+  // The container's root file system on this machine ("" for the host sandbox).
+  const std::string& container_root() const { return container_root_; }
 
  private:
   HostSandbox() = default;
@@ -159,6 +169,15 @@ class HostSandbox {
   std::set<pid_t> live_shells_;
   std::optional<ShellLaunch> first_shell_;
   int first_shell_control_ = -1;
+  // A container: supervisor_ is `runc run`, init_ the container's init as Gantry sees it.
+  pid_t init_ = 0;
+  int init_pidfd_ = -1;                   // the init's pidfd: runc, not Gantry, reaps it
+  std::string runc_;
+  std::string runc_root_;
+  std::string container_id_;
+  std::string bundle_;
+  std::string container_root_;
+  int bundle_lock_ = -1;
 };
 
 // Every descendant of root (not root itself), from /proc.

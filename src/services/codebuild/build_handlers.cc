@@ -3,7 +3,6 @@
 // its project's build number, its list entries and its place in the queue; the queue runs it.
 #include <set>
 
-#include "core/common/crypto.h"
 #include "core/common/strings.h"
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/environment.h"
@@ -15,8 +14,6 @@ namespace gantry::services::codebuild {
 namespace {
 
 using Handler = StatusOr<Document> (*)(const CodeBuildDeps&, aws::RequestContext&, const Document&);
-
-constexpr auto kIdempotencyWindow = std::chrono::minutes(5);
 
 // StartBuild's overrides of the project's source, as (override member, source member).
 constexpr std::pair<const char*, const char*> kSourceOverrides[] = {
@@ -51,14 +48,16 @@ constexpr std::pair<const char*, const char*> kSettingOverrides[] = {
     {"autoRetryLimitOverride", "autoRetryLimit"},
 };
 
-// The settings a build runs with: the project's, with StartBuild's overrides applied.
+}  // namespace
+
 StatusOr<Document> EffectiveSettings(const CodeBuildDeps& deps, aws::RequestContext& ctx, const Document& project,
                                      const Document& input) {
   Document settings = Document::object();
   for (const char* member :
        {"source", "secondarySources", "sourceVersion", "secondarySourceVersions", "artifacts", "secondaryArtifacts",
         "cache", "environment", "serviceRole", "timeoutInMinutes", "queuedTimeoutInMinutes", "logsConfig",
-        "encryptionKey", "vpcConfig", "fileSystemLocations", "autoRetryLimit"}) {
+        "encryptionKey", "vpcConfig", "fileSystemLocations", "autoRetryLimit",
+        "tags"}) {  // tags: gantry:network (docs/containers.md)
     if (project.contains(member)) settings[member] = project[member];
   }
   Document& source = settings["source"];
@@ -120,8 +119,11 @@ StatusOr<Document> EffectiveSettings(const CodeBuildDeps& deps, aws::RequestCont
   for (const Document& a : settings["secondaryArtifacts"]) GANTRY_RETURN_IF_ERROR(ValidateArtifacts(a, true));
   GANTRY_RETURN_IF_ERROR(ValidateEnvironment(settings["environment"]));
   GANTRY_RETURN_IF_ERROR(ValidateLogsConfig(settings["logsConfig"]));
+  GANTRY_RETURN_IF_ERROR(ValidateProjectCache(settings.value("cache", Document{{"type", "NO_CACHE"}})));
   return settings;
 }
+
+namespace {
 
 // The wire BuildArtifacts of one ProjectArtifacts setting, located before the build runs (the
 // buildspec may rename it when overrideArtifactName is set).
@@ -170,9 +172,12 @@ Document LogsOf(const Document& logs_config, const std::string& region, const st
 }
 
 // Creates a build of `project_name` with the settings, queued behind the others. The idempotency
-// token, when given, returns the build it made within five minutes for the same request (hash).
+// token, when given, returns the build it made within five minutes for the same request (hash). A
+// batch's build (member) carries the batch's ARN and identifier and is recorded by the batch in the
+// same transaction.
 StatusOr<Document> CreateBuild(const CodeBuildDeps& deps, aws::RequestContext& ctx, const std::string& project_name,
-                               Document settings, const std::string& token, const std::string& hash) {
+                               Document settings, const std::string& token, const std::string& hash,
+                               const BatchMember* member = nullptr) {
   const std::string scope = ctx.Scope();
   TimePoint now = deps.clock->Now();
   std::string uuid = deps.ids->Uuid();
@@ -181,16 +186,8 @@ StatusOr<Document> CreateBuild(const CodeBuildDeps& deps, aws::RequestContext& c
   std::optional<std::string> duplicate_of;
   GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& tx) -> Status {
     if (!token.empty()) {
-      GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> used, tx.Get(kIdempotencyTable, scope, token));
-      if (used && FromSeconds(used->doc["Expires"]) > now) {
-        if (used->doc.value("Hash", "") != hash) {
-          return InvalidInput("The idempotency token " + token +
-                              " was used with different parameters within the last "
-                              "5 minutes.");
-        }
-        duplicate_of = used->doc.value("Id", "");
-        return Status::Ok();
-      }
+      GANTRY_ASSIGN_OR_RETURN(duplicate_of, UsedToken(tx, scope, "", token, hash, now));
+      if (duplicate_of) return Status::Ok();
     }
     GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> project_record, tx.Get(kProjectTable, scope, project_name));
     if (!project_record) return ProjectNotFound(ctx.region, ctx.account_id, project_name);
@@ -246,24 +243,23 @@ StatusOr<Document> CreateBuild(const CodeBuildDeps& deps, aws::RequestContext& c
                       {"initiator", InitiatorOf(ctx.principal)},
                       {"encryptionKey", settings["encryptionKey"]}};
     if (settings.contains("sourceVersion")) build["sourceVersion"] = settings["sourceVersion"];
+    if (member != nullptr) {
+      build["buildBatchArn"] = member->batch_arn;
+      settings["batchBuildIdentifier"] = member->identifier;
+    }
     for (const char* member : {"vpcConfig", "fileSystemLocations", "debugSession"}) {
       if (settings.contains(member)) build[member] = settings[member];
     }
     record = {{"Build", build}, {"Settings", settings},      {"Seq", seq},
               {"Scope", scope}, {"Account", ctx.account_id}, {"Region", ctx.region}};
     GANTRY_RETURN_IF_ERROR(tx.Create(kBuildTable, scope, id, record).status());
-    Document index = {{"id", id}};
-    const std::string p = "p/" + project_name + "/";
-    for (const std::string& key :
-         {"a/" + Padded(seq), "d/" + Inverted(seq), p + "a/" + Padded(number), p + "d/" + Inverted(number)}) {
-      GANTRY_RETURN_IF_ERROR(tx.Put(kBuildIndexTable, scope, key, index).status());
+    for (const std::string& key : IndexKeys(seq, project_name, number)) {
+      GANTRY_RETURN_IF_ERROR(tx.Put(kBuildIndexTable, scope, key, Document{{"id", id}}).status());
     }
     GANTRY_RETURN_IF_ERROR(
         tx.Put(kActiveTable, "", Padded(seq), Document{{"Scope", scope}, {"Id", id}, {"Running", false}}).status());
-    if (!token.empty()) {
-      Document used = {{"Id", id}, {"Hash", hash}, {"Expires", Seconds(now + kIdempotencyWindow)}};
-      GANTRY_RETURN_IF_ERROR(tx.Put(kIdempotencyTable, scope, token, used).status());
-    }
+    if (!token.empty()) GANTRY_RETURN_IF_ERROR(UseToken(tx, scope, "", token, id, hash, now));
+    if (member != nullptr && member->in_transaction) GANTRY_RETURN_IF_ERROR(member->in_transaction(tx, record));
     return Status::Ok();
   }));
   if (duplicate_of) {
@@ -275,8 +271,6 @@ StatusOr<Document> CreateBuild(const CodeBuildDeps& deps, aws::RequestContext& c
   deps.queue->Wake();
   return Document{{"build", record["Build"]}};
 }
-
-std::string RequestHash(const Document& input) { return HexEncode(Sha256(input.dump())); }
 
 StatusOr<Document> StartBuild(const CodeBuildDeps& deps, aws::RequestContext& ctx, const Document& input) {
   std::string name = ProjectNameOf(input["projectName"].get<std::string>());
@@ -325,42 +319,21 @@ StatusOr<Document> RetryBuild(const CodeBuildDeps& deps, aws::RequestContext& ct
   if (!input.contains("id")) return InvalidBuildId();
   GANTRY_ASSIGN_OR_RETURN(store::Record found, LoadBuild(deps, ctx, input["id"].get<std::string>()));
   std::string project = found.doc["Build"].value("projectName", "");
-  return CreateBuild(deps, ctx, project, found.doc["Settings"], input.value("idempotencyToken", ""),
-                     RequestHash(input));
+  // A retried build of a batch is a build of its own, outside the batch.
+  Document settings = found.doc["Settings"];
+  settings.erase("batchBuildIdentifier");
+  return CreateBuild(deps, ctx, project, std::move(settings), input.value("idempotencyToken", ""), RequestHash(input));
 }
 
 StatusOr<Document> BatchGetBuilds(const CodeBuildDeps& deps, aws::RequestContext& ctx, const Document& input) {
-  Document builds = Document::array();
-  Document not_found = Document::array();
-  for (const Document& id : input["ids"]) {
-    auto found = LoadBuild(deps, ctx, id.get<std::string>());
-    if (found.ok()) {
-      builds.push_back(found->doc["Build"]);
-    } else if (found.status().code() == StatusCode::kNotFound) {
-      not_found.push_back(id);
-    } else {
-      return found.status();
-    }
-  }
-  return Document{{"builds", builds}, {"buildsNotFound", not_found}};
+  return GetEach(
+      input["ids"], [&](const std::string& id) { return LoadBuild(deps, ctx, id); }, "Build", "builds",
+      "buildsNotFound");
 }
 
 StatusOr<Document> ListIds(const CodeBuildDeps& deps, aws::RequestContext& ctx, const Document& input,
                            const std::string& prefix) {
-  bool ascending = input.value("sortOrder", "DESCENDING") == "ASCENDING";
-  store::ListOptions options;
-  options.prefix = prefix + (ascending ? "a/" : "d/");
-  GANTRY_ASSIGN_OR_RETURN(options.start_after, KeyAfter(input));
-  if (!options.start_after.empty() && options.start_after.rfind(options.prefix, 0) != 0) {
-    return InvalidInput("Invalid next token: " + input.value("nextToken", ""));
-  }
-  options.limit = kPageSize;
-  GANTRY_ASSIGN_OR_RETURN(store::ListPage page, deps.store->List(kBuildIndexTable, ctx.Scope(), options));
-  Document ids = Document::array();
-  for (const store::Record& r : page.records) ids.push_back(r.doc.value("id", ""));
-  Document out = {{"ids", ids}};
-  if (!page.next_token.empty()) out["nextToken"] = TokenAfter(page.next_token);
-  return out;
+  return ListIndex(*deps.store, kBuildIndexTable, ctx.Scope(), input, prefix);
 }
 
 StatusOr<Document> ListBuilds(const CodeBuildDeps& deps, aws::RequestContext& ctx, const Document& input) {
@@ -397,11 +370,9 @@ StatusOr<Document> BatchDeleteBuilds(const CodeBuildDeps& deps, aws::RequestCont
         status_code = "BUILD_IN_PROGRESS";
         return Status::Ok();
       }
-      int64_t seq = record->doc.value("Seq", int64_t{0});
-      int64_t number = record->doc["Build"].value("buildNumber", int64_t{0});
-      std::string p = "p/" + record->doc["Build"].value("projectName", "") + "/";
-      for (const std::string& key :
-           {"a/" + Padded(seq), "d/" + Inverted(seq), p + "a/" + Padded(number), p + "d/" + Inverted(number)}) {
+      const Document& build = record->doc["Build"];
+      for (const std::string& key : IndexKeys(record->doc.value("Seq", int64_t{0}), build.value("projectName", ""),
+                                              build.value("buildNumber", int64_t{0}))) {
         GANTRY_RETURN_IF_ERROR(tx.Delete(kBuildIndexTable, scope, key).status());
       }
       return tx.Delete(kBuildTable, scope, found->key).status();
@@ -418,6 +389,11 @@ StatusOr<Document> BatchDeleteBuilds(const CodeBuildDeps& deps, aws::RequestCont
 }
 
 }  // namespace
+
+StatusOr<Document> CreateBatchBuild(const CodeBuildDeps& deps, aws::RequestContext& ctx, const std::string& project,
+                                    Document settings, const BatchMember& member) {
+  return CreateBuild(deps, ctx, project, std::move(settings), "", "", &member);
+}
 
 void RegisterBuildHandlers(aws::HandlerTable& table, const CodeBuildDeps& deps) {
   const std::pair<const char*, Handler> handlers[] = {

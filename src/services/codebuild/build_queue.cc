@@ -7,6 +7,8 @@
 #include "services/codebuild/build_session.h"
 #include "services/codebuild/process.h"
 #include "services/codebuild/records.h"
+#include "runtime/build/container.h"
+#include "runtime/build/image_store.h"
 
 namespace gantry::services::codebuild {
 
@@ -259,11 +261,21 @@ Status BuildQueue::ResolveInterrupted() {
                             }));
     Announce(before, after);
   }
-  // Nothing runs yet: every build directory left behind belongs to a build that ended.
+  // Nothing runs yet: every build directory left behind belongs to a build that ended. Its
+  // container (a killed Gantry's) goes first, then whatever is still mounted in it (the overlay
+  // root), so that nothing is deleted through a mount; a directory something stays mounted in is
+  // left as it is.
+  runtime::RemoveStaleContainers(runtime::FindRunc(), runtime::DefaultRuncRoot(options_.state_dir), options_.work_root);
   std::error_code ec;
   for (const auto& dir : std::filesystem::directory_iterator(options_.work_root, ec)) {
+    if (!runtime::UnmountAllUnder(dir.path().string())) {
+      GANTRY_LOG(kWarn, "codebuild: not removing " << dir.path().string() << ": something stays mounted in it");
+      continue;
+    }
     std::filesystem::remove_all(dir.path(), ec);
   }
+  // Image trees whose removal was postponed while builds ran on them.
+  if (!options_.image_dir.empty()) runtime::ImageStore(options_.image_dir).CollectGarbage();
   return Status::Ok();
 }
 

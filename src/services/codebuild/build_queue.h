@@ -8,7 +8,9 @@
 // Restart: ResolveInterrupted (called by Start) ends builds a previous run left past QUEUED (the
 // process died or stopped mid-build) with FAULT and a phase context saying why (STOPPED when
 // StopBuild had been asked), kills what is left of their processes (found by their
-// CODEBUILD_BUILD_ID) and removes their work directories; builds still SUBMITTED or QUEUED stay in
+// CODEBUILD_BUILD_ID) and removes their work directories (their containers deleted and whatever is
+// mounted in them unmounted first, docs/containers.md) and image trees whose removal waited for
+// builds; builds still SUBMITTED or QUEUED stay in
 // the queue and run. Stop ends running builds the same way (FAULT,
 // "Gantry stopped"), killing their process trees, before it returns.
 //
@@ -53,6 +55,9 @@ struct BuildQueueOptions {
   BuildEngineFactory engine;              // required
   std::string work_root;                  // build directories: <work_root>/<build uuid>
   std::string state_dir;                  // hidden from the sandbox
+  // The registered container images (runtime::ImageStore); "" = none: only the curated images run,
+  // in the host sandbox.
+  std::string image_dir;
   bool isolate = true;                    // namespaces and cgroups where the host allows
 };
 

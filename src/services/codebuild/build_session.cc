@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/archive/zip.h"
 #include "core/aws/error.h"
@@ -19,11 +20,13 @@
 #include "services/codebuild/build_events.h"
 #include "services/codebuild/clone_ref.h"
 #include "services/codebuild/environment.h"
+#include "services/codebuild/git_source.h"
 #include "services/codebuild/handlers.h"
 #include "services/codebuild/process.h"
 #include "services/codebuild/records.h"
-
-extern char** environ;
+#include "runtime/build/build_log.h"
+#include "runtime/build/container.h"
+#include "runtime/build/image_store.h"
 
 namespace gantry::services::codebuild {
 
@@ -72,47 +75,6 @@ Status WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!out) return Status::Internal("cannot write " + path.string());
   return Status::Ok();
-}
-
-// A buildspec given inline (YAML text) rather than as a path relative to the source directory
-// (which may well start with "version", as version-ci.yml does): YAML of more than one line, a
-// flow mapping on one ({"version": 0.2, ...}) or a one-line "version: ..." mapping.
-bool IsInlineBuildspec(std::string_view text) {
-  if (text.find('\n') != std::string_view::npos) return true;
-  std::string_view rest = Trim(text);
-  if (!rest.empty() && rest.front() == '{') return true;
-  if (rest.rfind("version", 0) != 0) return false;
-  rest = Trim(rest.substr(7));
-  return !rest.empty() && rest.front() == ':';
-}
-
-std::string LastLine(std::string_view output) {
-  std::string_view text = Trim(output);
-  size_t newline = text.rfind('\n');
-  return std::string(Trim(newline == std::string_view::npos ? text : text.substr(newline + 1)));
-}
-
-// host (without port) and path of an http(s) URL.
-struct UrlParts {
-  std::string scheme, host, port, path;
-};
-std::optional<UrlParts> ParseUrl(std::string_view url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::nullopt;
-  UrlParts out;
-  out.scheme = std::string(url.substr(0, scheme_end));
-  std::string_view rest = url.substr(scheme_end + 3);
-  size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  out.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (size_t at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
-  size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
-    out.port = std::string(authority.substr(colon + 1));
-    authority = authority.substr(0, colon);
-  }
-  out.host = std::string(authority);
-  return out;
 }
 
 }  // namespace
@@ -191,6 +153,12 @@ void BuildSession::Run(BuildEngine& engine) {
     log_->Start();
     engine_ = &engine;
     request_ = MakeRequest();
+    if (!request_.container) {
+      log_->Append(runtime::ContainerLine(deps_.clock->Now(),
+                                          "Image " + request_.image + " is not registered with Gantry: it runs in the " +
+                                              "host sandbox (`gantry image build-standard --name " + request_.image +
+                                              "` registers a container image for it)"));
+    }
     runtime::BuildOutcome outcome = engine.Run(request_, *this);
     engine_ = nullptr;
     log_->Close();
@@ -209,6 +177,24 @@ void BuildSession::Run(BuildEngine& engine) {
     });
   }
   fs::remove_all(dir_, ec);
+}
+
+StatusOr<std::string> BuildSession::FetchBatchSource(const BuildQueueDeps& deps, const BuildQueueOptions& options,
+                                                     const Document& record, const std::string& id,
+                                                     const std::string& src_dir, StopFlags* flags) {
+  BuildSession session(deps, options, nullptr, record.value("Scope", ""), id, flags);
+  session.record_ = record;
+  session.account_ = record.value("Account", "");
+  session.region_ = record.value("Region", "");
+  session.role_arn_ = record["Build"].value("serviceRole", "");
+  session.timeout_minutes_ = record["Build"].value("timeoutInMinutes", kDefaultTimeoutMinutes);
+  std::error_code ec;
+  fs::create_directories(session.dir_ + "/home", ec);
+  fs::create_directories(src_dir, ec);
+  if (ec) return Status::Internal("cannot create " + src_dir + ": " + ec.message());
+  ::chmod(session.dir_.c_str(), 0700);
+  const Document& build = record["Build"];
+  return session.FetchOne(build["source"], build.value("sourceVersion", ""), src_dir, "primary source");
 }
 
 StatusOr<aws::Principal> BuildSession::Role() {
@@ -258,12 +244,31 @@ std::optional<PhaseContext> BuildSession::Provision() {
     return PhaseContext{"CLIENT_ERROR", "Gantry runs Linux builds only; environment type " + type +
                                             " needs a Windows or macOS host, which Gantry does not provide."};
   }
-  if (!IsCuratedImage(image)) {
+  // A registered image runs in a container; an unregistered curated one in the host sandbox.
+  container_.reset();
+  if (!options_.image_dir.empty()) {
+    auto resolved = runtime::ImageStore(options_.image_dir).Resolve(image, &image_lease_);
+    if (resolved.ok()) {
+      container_ = *resolved;
+    } else if (resolved.status().code() != StatusCode::kNotFound) {
+      return PhaseContext{"CLIENT_ERROR", "Unable to use image " + image + ": " + resolved.status().message()};
+    }
+  }
+  if (!container_ && !IsCuratedImage(image)) {
     return PhaseContext{"BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE",
-                        "Unable to use image " + image +
-                            ": Gantry runs AWS's curated images (aws/codebuild/standard:*, aws/codebuild/amazonlinux*) "
-                            "in its host sandbox; other images need container support, which Gantry does not have "
-                            "yet."};
+                        "Unable to use image " + image + ": it is not registered with Gantry, which pulls no images; " +
+                            "register a root file system or OCI image layout for it on the Gantry machine with " +
+                            "`gantry image register " + image + " DIR`"};
+  }
+  network_ = runtime::NetworkMode::kHost;
+  for (const Document& tag : record_["Settings"].value("tags", Document::array())) {
+    if (tag.value("key", "") != "gantry:network") continue;
+    std::string mode = tag.value("value", "");
+    if (mode == "none") {
+      network_ = runtime::NetworkMode::kNone;
+    } else if (mode != "host") {
+      return PhaseContext{"CLIENT_ERROR", "The project tag gantry:network is " + mode + "; it must be host or none"};
+    }
   }
   const std::string& role_arn = role_arn_;
   if (Status assumed = Role().status(); !assumed.ok()) {
@@ -330,10 +335,12 @@ runtime::BuildRequest BuildSession::MakeRequest() {
   facts.project_arn = ProjectArn(region_, account_, build.value("projectName", ""));
   facts.source_repo_url = SourceRepoUrl(build["source"]);
   facts.source_version = build.value("sourceVersion", "");
+  facts.batch_build_identifier = record_["Settings"].value("batchBuildIdentifier", "");
   facts.kms_key_id = build.value("encryptionKey", "");
   facts.start_time_ms = ToEpochMillis(FromSeconds(build["startTime"]));
   facts.region = region_;
-  facts.home = dir_ + "/home";
+  // A container has its own root's home; the host sandbox one in the build's directory.
+  facts.home = container_ ? "/root" : dir_ + "/home";
   {
     std::lock_guard lock(role_mu_);
     if (role_) {
@@ -346,6 +353,10 @@ runtime::BuildRequest BuildSession::MakeRequest() {
   request.codebuild_env = CodeBuildVariables(facts);
   request.project_env = ProjectVariables(environment.value("environmentVariables", Document::array()));
   request.image = facts.image;
+  request.container = container_;
+  request.runc_root = runtime::DefaultRuncRoot(options_.state_dir);
+  request.network = network_;
+  request.privileged = environment.value("privilegedMode", false);
   request.work_root = dir_;
   request.hidden_paths = {options_.state_dir};
   std::string compute = environment.value("computeType", "");
@@ -498,6 +509,7 @@ StatusOr<runtime::ResolvedValue> BuildSession::ResolveSecret(std::string_view se
 }
 
 StatusOr<std::string> BuildSession::DownloadSource(const std::string& src_dir) {
+  src_dir_ = src_dir;
   GANTRY_ASSIGN_OR_RETURN(std::string version, FetchSource(src_dir));
   // The engine reads codebuild_env after DOWNLOAD_SOURCE (the buildspec's env comes from the
   // source), so the version resolved here reaches the build's commands.
@@ -525,7 +537,9 @@ StatusOr<std::string> BuildSession::FetchSource(const std::string& src_dir) {
     fs::create_directories(dir, ec);
     if (ec) return Status::Internal("cannot create " + dir + ": " + ec.message());
     GANTRY_ASSIGN_OR_RETURN(std::string secondary, FetchOne(source, version, dir, "secondary source " + identifier));
-    request_.codebuild_env.push_back({"CODEBUILD_SRC_DIR_" + identifier, dir, runtime::EnvVarType::kPlaintext});
+    for (runtime::EnvVar& var : SecondarySourceVariables(source, version, dir)) {
+      request_.codebuild_env.push_back(std::move(var));
+    }
     // A pipeline names no versions for its secondary artifacts: the build shows the revisions they
     // hold as their versions, the only place the model has for them.
     if (pipeline && version.empty() && !secondary.empty()) {
@@ -638,95 +652,71 @@ StatusOr<std::string> BuildSession::CloneRepository(const Document& source, cons
   if (Status valid = ValidateSourceVersion(source.value("type", ""), version); !valid.ok()) {
     return ClientError(valid.message());
   }
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    if (entry.rfind("PATH=", 0) == 0 || entry.rfind("LANG=", 0) == 0 || entry.rfind("TMPDIR=", 0) == 0) {
-      env.emplace_back(entry);
-    }
-  }
-  env.push_back("HOME=" + dir_ + "/home");
-  env.push_back("GIT_TERMINAL_PROMPT=0");
-  env.push_back("GIT_CONFIG_NOSYSTEM=1");
-  // Nothing the repository names (submodules, redirects) reaches Gantry's host through the local or
-  // ext transports; the -c settings reach every git process this one starts.
-  env.push_back("GIT_PROTOCOL_FROM_USER=0");
+  // Only http and https, for the source and whatever it names (see GitTransportOptions).
+  std::vector<std::string> env = GitEnvironment(dir_ + "/home");
   if (source.value("insecureSsl", false)) env.push_back("GIT_SSL_NO_VERIFY=1");
-  std::vector<std::string> git = {"git",
-                                  "-c",
-                                  "protocol.file.allow=never",
-                                  "-c",
-                                  "protocol.ext.allow=never",
-                                  "-c",
-                                  "credential.helper=",
-                                  "-c",
-                                  "advice.detachedHead=false"};
+  std::vector<std::string> git = {"git"};
+  for (const std::string& option : GitTransportOptions()) git.push_back(option);
+  git.insert(git.end(), {"-c", "credential.helper=", "-c", "credential.helper=" + std::string(CredentialTableHelper()),
+                         "-c", "credential.useHttpPath=true"});
 
-  // CodeCommit repositories served by Gantry: AWS's clone URL reaches Gantry's own endpoint, and the
-  // build authenticates as its service role, with the aws CLI credential helper's signed password.
-  std::optional<UrlParts> parts = ParseUrl(url);
+  // CodeCommit repositories served by Gantry: AWS's clone URLs (the source's, and submodules') reach
+  // Gantry's own endpoint, and the build authenticates as its service role with the aws CLI
+  // credential helper's signed password, made for each repository's path.
   std::string endpoint = options_.endpoint ? options_.endpoint() : std::string();
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  if (std::optional<std::string> path = GantryRepositoryPath(url, endpoint)) url = endpoint + *path;
   std::optional<UrlParts> gantry = ParseUrl(endpoint);
-  if (parts && gantry && parts->host.rfind("git-codecommit.", 0) == 0 &&
-      parts->host.find(".amazonaws.com") != std::string::npos) {
-    url = endpoint + parts->path;
-    parts = ParseUrl(url);
-  }
-  if (parts && gantry && parts->host == gantry->host && parts->port == gantry->port &&
-      parts->path.rfind("/v1/repos/", 0) == 0) {
-    GANTRY_RETURN_IF_ERROR(Role().status());
-    std::lock_guard lock(role_mu_);
-    TimePoint now = deps_.clock->Now();
-    // As the aws CLI's helper signs: the timestamp without its 'Z' in the string to sign, with it
-    // in the password.
-    std::string amz_date = FormatAmzDate(now);
-    std::string timestamp = amz_date.substr(0, amz_date.size() - 1);
-    std::string date = amz_date.substr(0, 8);
-    const std::string& region = region_;
-    std::string canonical = "GIT\n" + parts->path + "\n\nhost:" + parts->host + "\n\nhost\n";
-    std::string to_sign = "AWS4-HMAC-SHA256\n" + timestamp + "\n" + date + "/" + region + "/codecommit/aws4_request\n" +
-                          HexEncode(Sha256(canonical));
-    std::string key = aws::DeriveSigningKey(role_->secret_access_key, date, region, "codecommit");
-    env.push_back("GANTRY_GIT_USER=" + role_->access_key_id + "%" + role_->session_token);
-    env.push_back("GANTRY_GIT_PASSWORD=" + amz_date + HexEncode(HmacSha256(key, to_sign)));
-    git.insert(
-        git.end(),
-        {"-c", "credential.helper=!f() { echo username=$GANTRY_GIT_USER; echo password=$GANTRY_GIT_PASSWORD; }; f"});
-  }
-
+  std::string host = gantry ? gantry->host : std::string();
+  std::string user, credentials;
+  std::set<std::string> rewritten;
+  Status authorized = Status::Ok();
+  GitCommands commands;
+  commands.authorize = [&](const std::vector<std::string>& urls) {
+    for (const std::string& repository : urls) {
+      std::optional<std::string> path = GantryRepositoryPath(repository, endpoint);
+      if (!path) continue;
+      if (std::string prefix = repository.substr(0, repository.size() - path->size());
+          prefix != endpoint && rewritten.insert(prefix).second) {
+        git.insert(git.end(), {"-c", "url." + endpoint + "/v1/repos/.insteadOf=" + prefix + "/v1/repos/"});
+      }
+      if (Status role = Role().status(); !role.ok()) {
+        authorized = role;
+        return;
+      }
+      std::lock_guard lock(role_mu_);
+      // As the aws CLI's helper signs: the timestamp without its 'Z' in the string to sign, with it
+      // in the password.
+      std::string amz_date = FormatAmzDate(deps_.clock->Now());
+      std::string timestamp = amz_date.substr(0, amz_date.size() - 1);
+      std::string date = amz_date.substr(0, 8);
+      std::string canonical = "GIT\n" + *path + "\n\nhost:" + host + "\n\nhost\n";
+      std::string to_sign = "AWS4-HMAC-SHA256\n" + timestamp + "\n" + date + "/" + region_ +
+                            "/codecommit/aws4_request\n" + HexEncode(Sha256(canonical));
+      std::string key = aws::DeriveSigningKey(role_->secret_access_key, date, region_, "codecommit");
+      user = role_->access_key_id + "%" + role_->session_token;
+      credentials += endpoint + *path + " " + amz_date + HexEncode(HmacSha256(key, to_sign)) + "\n";
+    }
+  };
   auto deadline =
       std::chrono::steady_clock::now() + options_.minute * build.value("timeoutInMinutes", kDefaultTimeoutMinutes);
-  auto run = [&](std::vector<std::string> args) -> StatusOr<CommandResult> {
+  commands.run = [&](const std::vector<std::string>& args, const std::string& cwd) -> StatusOr<CommandResult> {
+    GANTRY_RETURN_IF_ERROR(authorized);
     std::vector<std::string> argv = git;
     argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, src_dir, env, deadline, &flags_->stop);
+    std::vector<std::string> run_env = env;
+    run_env.push_back("GANTRY_GIT_USER=" + user);
+    run_env.push_back("GANTRY_GIT_CREDENTIALS=" + credentials);
+    return RunCommand(argv, cwd, run_env, deadline, &flags_->stop);
   };
-  std::vector<std::string> clone = {"clone", "--quiet"};
-  int depth = source.value("gitCloneDepth", 0);
-  if (depth > 0 && version.empty()) clone.insert(clone.end(), {"--depth", std::to_string(depth)});
-  clone.insert(clone.end(), {"--", url, src_dir});
-  GANTRY_ASSIGN_OR_RETURN(CommandResult cloned, run(clone));
-  if (cloned.exit_code != 0) return ClientError("git clone failed: " + LastLine(cloned.output) + where);
-  if (!version.empty()) {
-    // The version is never an option (it cannot start with '-', checked above) and, before "--",
-    // never a path.
-    GANTRY_ASSIGN_OR_RETURN(CommandResult checkout, run({"checkout", "--quiet", version, "--"}));
-    if (checkout.exit_code != 0) {
-      std::string ref = version.rfind("pr/", 0) == 0 ? "pull/" + version.substr(3) + "/head" : version;
-      GANTRY_ASSIGN_OR_RETURN(CommandResult fetched, run({"fetch", "--quiet", "--end-of-options", "origin", ref}));
-      if (fetched.exit_code != 0) return ClientError("reference not found" + where);
-      GANTRY_ASSIGN_OR_RETURN(checkout, run({"checkout", "--quiet", "FETCH_HEAD", "--"}));
-      if (checkout.exit_code != 0) return ClientError("git checkout failed: " + LastLine(checkout.output) + where);
-    }
-  }
-  if (source.contains("gitSubmodulesConfig") && source["gitSubmodulesConfig"].value("fetchSubmodules", false)) {
-    GANTRY_ASSIGN_OR_RETURN(CommandResult submodules, run({"submodule", "update", "--init", "--recursive", "--quiet"}));
-    if (submodules.exit_code != 0)
-      return ClientError("git submodule update failed: " + LastLine(submodules.output) + where);
-  }
-  GANTRY_ASSIGN_OR_RETURN(CommandResult head, run({"rev-parse", "HEAD"}));
-  if (head.exit_code != 0) return ClientError("git rev-parse failed: " + LastLine(head.output) + where);
-  return std::string(Trim(head.output));
+  GitSource fetch;
+  fetch.url = url;
+  fetch.version = version;
+  fetch.depth = source.value("gitCloneDepth", 0);
+  fetch.submodules =
+      source.contains("gitSubmodulesConfig") && source["gitSubmodulesConfig"].value("fetchSubmodules", false);
+  fetch.where = where;
+  return CloneGitSource(commands, fetch, src_dir);
 }
 
 Status BuildSession::UploadArtifacts(const std::vector<runtime::SelectedArtifact>& selected) {

@@ -25,6 +25,7 @@
 #include "core/aws/service.h"
 #include "services/codebuild/build_queue.h"
 #include "services/codebuild/log_sink.h"
+#include "runtime/build/image_store.h"
 
 namespace gantry::services::codebuild {
 
@@ -47,11 +48,25 @@ class BuildSession final : public runtime::BuildHooks {
   // Runs the build to COMPLETED through the engine (or fails it in PROVISIONING without it).
   void Run(BuildEngine& engine);
 
+  // A batch's primary source fetched into src_dir as a build fetches it, outside any build: what a
+  // batch reads its buildspec from. `record` is shaped like a build record (Build: source,
+  // sourceVersion, initiator, serviceRole, timeoutInMinutes; Account, Region), `id` is the batch's
+  // ("<project>:<uuid>"); archives and git's HOME go to <work_root>/<uuid>, which the caller removes
+  // (src_dir may lie inside it). Returns the resolved source version.
+  static StatusOr<std::string> FetchBatchSource(const BuildQueueDeps& deps, const BuildQueueOptions& options,
+                                                const aws::Document& record, const std::string& id,
+                                                const std::string& src_dir, StopFlags* flags);
+
   StatusOr<runtime::ResolvedValue> ResolveParameter(std::string_view name) override;
   StatusOr<runtime::ResolvedValue> ResolveSecret(std::string_view secret_id, std::string_view json_key,
                                                  std::string_view version_stage, std::string_view version_id) override;
   StatusOr<std::string> DownloadSource(const std::string& src_dir) override;
   Status UploadArtifacts(const std::vector<runtime::SelectedArtifact>& artifacts) override;
+  // Report groups and reports (report_upload.cc).
+  void UploadReports(const std::vector<runtime::SelectedReport>& reports) override;
+  // The project's LOCAL and S3 caches (cache.cc).
+  Status RestoreCache(const runtime::CacheSpec* spec, const runtime::BuildFilesystem& fs) override;
+  Status SaveCache(const runtime::CacheSpec* spec, const runtime::BuildFilesystem& fs) override;
   void OnPhase(const runtime::PhaseRecord& record) override;
   void OnLogLine(std::string_view line) override;
 
@@ -117,6 +132,12 @@ class BuildSession final : public runtime::BuildHooks {
   std::mutex role_mu_;  // role_ is refreshed from the log flusher's thread too
   std::optional<RoleSession> role_;
   std::optional<std::string> s3_buildspec_;  // a buildspec fetched from S3 (arn:aws:s3:::...)
+  // Provision: the registered image the build's container runs (unset: the host sandbox), and the
+  // project's gantry:network tag.
+  std::optional<runtime::ContainerImage> container_;
+  runtime::ImageLease image_lease_;        // holds container_'s tree until the session ends
+  runtime::NetworkMode network_ = runtime::NetworkMode::kHost;
+  std::string src_dir_;                      // CODEBUILD_SRC_DIR (DownloadSource's), for the cache hooks
   runtime::BuildRequest request_;            // what the engine runs (it holds a reference)
   std::unique_ptr<BuildLogSink> log_;
   BuildEngine* engine_ = nullptr;

@@ -12,6 +12,7 @@
 
 #include "core/common/crypto.h"
 #include "core/common/strings.h"
+#include "runtime/build/image_store.h"
 
 namespace gantry::services::codebuild {
 
@@ -77,8 +78,11 @@ CodeBuildService::CodeBuildService(store::Store* store, Clock* clock, IdSource* 
   queue.state_dir = options.state_dir;
   queue.work_root = options.work_root.empty() ? DefaultWorkRoot(options.state_dir) : options.work_root;
   queue.isolate = options.isolate;
+  queue.image_dir = options.image_dir.empty() ? runtime::DefaultImageDir(options.state_dir) : options.image_dir;
   queue_ = std::make_unique<BuildQueue>(BuildQueueDeps{store, clock, ids, client}, std::move(queue));
   deps_ = {store, clock, ids, client, queue_.get()};
+  batches_ = std::make_unique<BatchRunner>(deps_);
+  deps_.batches = batches_.get();
 }
 
 CodeBuildService::~CodeBuildService() { Stop(); }
@@ -86,15 +90,21 @@ CodeBuildService::~CodeBuildService() { Stop(); }
 void CodeBuildService::RegisterHandlers(aws::HandlerTable& table) {
   RegisterProjectHandlers(table, deps_);
   RegisterBuildHandlers(table, deps_);
+  RegisterReportHandlers(table, deps_);
+  RegisterBatchHandlers(table, deps_);
 }
 
 Status CodeBuildService::Start() {
   GANTRY_RETURN_IF_ERROR(PrepareWorkRoot(queue_->options().work_root));
   work_root_prepared_ = true;
-  return queue_->Start();
+  GANTRY_RETURN_IF_ERROR(queue_->Start());
+  // After the queue resolved the builds a previous run left in flight: batches go on from their outcome.
+  batches_->Start();
+  return Status::Ok();
 }
 
 void CodeBuildService::Stop() {
+  batches_->Stop();
   queue_->Stop();
   // Every build has ended and removed its directory: the root goes too (rmdir fails if it is not
   // empty), when it is the one Start prepared.

@@ -25,6 +25,7 @@
 #include "core/common/clock.h"
 #include "core/common/ids.h"
 #include "core/store/store.h"
+#include "services/codebuild/batch_runner.h"
 #include "services/codebuild/build_queue.h"
 #include "services/codebuild/handlers.h"
 
@@ -38,6 +39,7 @@ struct CodeBuildOptions {
   std::function<std::string()> endpoint;  // Gantry's URL, for AWS_ENDPOINT_URL and CodeCommit sources
   BuildEngineFactory engine;              // what runs builds (MakeRuntimeEngine in the server)
   bool isolate = true;
+  std::string image_dir;                  // registered container images; "" = DefaultImageDir(state_dir)
 };
 
 // $TMPDIR/gantry-builds-<12 hex digits of the state directory's SHA-256> (or /tmp/...).
@@ -58,6 +60,7 @@ class CodeBuildService final : public aws::Service {
 
  private:
   std::unique_ptr<BuildQueue> queue_;
+  std::unique_ptr<BatchRunner> batches_;
   CodeBuildDeps deps_;
   bool work_root_prepared_ = false;  // Start made (or accepted) the build directory
 };

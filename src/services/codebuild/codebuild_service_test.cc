@@ -17,6 +17,7 @@
 #include "core/store/test_support.h"
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/records.h"
+#include "services/codebuild/test_support.h"
 #include "test_support/service_test.h"
 
 namespace gantry::services::codebuild {
@@ -26,147 +27,10 @@ namespace fs = std::filesystem;
 using aws::Document;
 using runtime::BuildPhaseType;
 using runtime::BuildStatus;
-
-constexpr char kAccount[] = "000000000000";
-constexpr char kRegion[] = "us-east-1";
-constexpr char kRole[] = "arn:aws:iam::000000000000:role/cb";
-
-// The other services CodeBuild calls, in memory: STS (roles in `assumable`), IAM GetRole, CloudWatch
-// Logs, S3, Parameter Store, Secrets Manager and EventBridge. Every call is recorded with its
-// principal; `denied` holds "service:Operation" entries that fail with AccessDenied, `assume_error`
-// fails every AssumeRole; `on_event` sees each event put, outside the fake's lock (it may call the
-// service).
-class FakeAws final : public aws::Client {
- public:
-  struct CallRecord {
-    aws::Principal principal;
-    std::string service, operation;
-    Document input;
-  };
-
-  StatusOr<Document> Call(const aws::Principal& principal, std::string_view service, std::string_view operation,
-                          const Document& input, std::string_view region) override {
-    if (service == "events" && operation == "PutEvents" && on_event) {
-      {
-        std::lock_guard lock(mu_);
-        calls.push_back({principal, std::string(service), std::string(operation), input});
-        events.push_back(input["Entries"][0]);
-      }
-      on_event(input["Entries"][0]["DetailType"], Document::parse(input["Entries"][0]["Detail"].get<std::string>()));
-      return Document{{"FailedEntryCount", 0}};
-    }
-    std::lock_guard lock(mu_);
-    calls.push_back({principal, std::string(service), std::string(operation), input});
-    std::string action = std::string(service) + ":" + std::string(operation);
-    if (denied.count(action)) {
-      return Status::PermissionDenied("User: " + principal.arn + " is not authorized to perform: " + action,
-                                      service == "s3" ? "AccessDenied" : "AccessDeniedException");
-    }
-    if (service == "sts" && operation == "AssumeRole") {
-      if (!assume_error.ok()) return assume_error;
-      std::string role = input.value("RoleArn", "");
-      if (!assumable.count(role)) return Status::PermissionDenied("not trusted", "AccessDenied");
-      ++sessions;
-      std::string name = role.substr(role.rfind('/') + 1);
-      return Document{
-          {"Credentials",
-           {{"AccessKeyId", "ASIA" + std::to_string(sessions)},
-            {"SecretAccessKey", "secret"},
-            {"SessionToken", "token"},
-            {"Expiration", 4000000000.0}}},
-          {"AssumedRoleUser",
-           {{"Arn", "arn:aws:sts::000000000000:assumed-role/" + name + "/" + input.value("RoleSessionName", "")},
-            {"AssumedRoleId", "AROA:" + input.value("RoleSessionName", "")}}}};
-    }
-    if (service == "iam" && operation == "GetRole") {
-      std::string arn = "arn:aws:iam::000000000000:role/" + input.value("RoleName", "");
-      if (!assumable.count(arn)) return Status::NotFound("no role", "NoSuchEntity");
-      return Document{{"Role", {{"Arn", arn}}}};
-    }
-    if (service == "logs") {
-      if (operation == "PutLogEvents") {
-        for (const Document& e : input["logEvents"]) {
-          log_lines[input.value("logGroupName", "") + "|" + input.value("logStreamName", "")].push_back(e["message"]);
-        }
-        ++log_batches;
-      }
-      return Document::object();
-    }
-    if (service == "s3") {
-      std::string key = input.value("Bucket", "") + "/" + input.value("Key", "");
-      if (operation == "PutObject") {
-        const auto& body = input["Body"].get_binary();
-        objects[key] = std::string(body.begin(), body.end());
-        return Document::object();
-      }
-      if (operation == "GetObject") {
-        auto it = objects.find(key);
-        if (it == objects.end()) return Status::NotFound("The specified key does not exist.", "NoSuchKey");
-        Document out = {{"Body", Document::binary(std::vector<uint8_t>(it->second.begin(), it->second.end()))}};
-        if (auto m = object_metadata.find(key); m != object_metadata.end()) out["Metadata"] = m->second;
-        return out;
-      }
-      if (operation == "ListObjectsV2") {
-        Document contents = Document::array();
-        std::string prefix = input.value("Bucket", "") + "/" + input.value("Prefix", "");
-        for (const auto& [k, v] : objects) {
-          if (k.rfind(prefix, 0) == 0) contents.push_back({{"Key", k.substr(k.find('/') + 1)}});
-        }
-        return Document{{"Contents", contents}, {"IsTruncated", false}};
-      }
-    }
-    if (service == "ssm" && operation == "GetParameters") {
-      std::string name = input["Names"][0];
-      auto it = parameters.find(name);
-      if (it == parameters.end()) return Document{{"Parameters", Document::array()}, {"InvalidParameters", {name}}};
-      return Document{{"Parameters", {{{"Name", name}, {"Value", it->second.first}, {"Type", it->second.second}}}}};
-    }
-    if (service == "secretsmanager" && operation == "GetSecretValue") {
-      auto it = secrets.find(input.value("SecretId", ""));
-      if (it == secrets.end()) {
-        return Status::NotFound("Secrets Manager can't find the specified secret.", "ResourceNotFoundException");
-      }
-      return Document{{"SecretString", it->second}};
-    }
-    if (service == "events" && operation == "PutEvents") {
-      events.push_back(input["Entries"][0]);
-      return Document{{"FailedEntryCount", 0}};
-    }
-    if (service == "cloudwatch" && operation == "PutMetricData") return Document::object();
-    return Status::Unimplemented("fake: " + action);
-  }
-
-  std::vector<CallRecord> CallsTo(const std::string& service, const std::string& operation) {
-    std::lock_guard lock(mu_);
-    std::vector<CallRecord> out;
-    for (const auto& c : calls) {
-      if (c.service == service && c.operation == operation) out.push_back(c);
-    }
-    return out;
-  }
-  // detail-type and the detail of every event, in order.
-  std::vector<std::pair<std::string, Document>> Events() {
-    std::lock_guard lock(mu_);
-    std::vector<std::pair<std::string, Document>> out;
-    for (const Document& e : events) out.emplace_back(e["DetailType"], Document::parse(e["Detail"].get<std::string>()));
-    return out;
-  }
-
-  std::mutex mu_;
-  std::vector<CallRecord> calls;
-  std::set<std::string> assumable = {kRole};
-  std::set<std::string> denied;
-  Status assume_error;
-  std::function<void(const std::string& detail_type, const Document& detail)> on_event;
-  std::map<std::string, std::vector<std::string>> log_lines;  // "group|stream"
-  int log_batches = 0;
-  std::map<std::string, std::string> objects;                             // "bucket/key"
-  std::map<std::string, Document> object_metadata;                        // "bucket/key" → user metadata
-  std::map<std::string, std::pair<std::string, std::string>> parameters;  // name → value, type
-  std::map<std::string, std::string> secrets;
-  std::vector<Document> events;
-  int sessions = 0;
-};
+using testing::FakeAws;
+using testing::kAccount;
+using testing::kRegion;
+using testing::kRole;
 
 // A scripted engine: reports the phases the real engine reports, calls the hooks a build needs
 // (parameters and secrets of project_env, DownloadSource, UploadArtifacts of `artifacts`), prints
@@ -611,7 +475,12 @@ TEST_F(CodeBuildTest, BuildRunsThroughEveryPhaseAsTheServiceRole) {
   ASSERT_EQ(streams.size(), 1u);
   EXPECT_EQ(streams[0].principal.arn, "arn:aws:sts::000000000000:assumed-role/cb/AWSCodeBuild-" + parts->uuid);
   EXPECT_EQ(streams[0].principal.service, "codebuild.amazonaws.com");
-  EXPECT_EQ(aws_.log_lines["/aws/codebuild/app|" + parts->uuid], std::vector<std::string>{"hello from the build"});
+  // The curated image is not registered: the session says the build runs in the host sandbox.
+  const std::vector<std::string>& lines = aws_.log_lines["/aws/codebuild/app|" + parts->uuid];
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("Image aws/codebuild/standard:7.0 is not registered with Gantry: it runs in the host sandbox"),
+            std::string::npos);
+  EXPECT_EQ(lines[1], "hello from the build");
 
   // Events: the state change at submission and at the end, and one phase change per ended phase.
   auto events = aws_.Events();
@@ -996,7 +865,7 @@ TEST_F(CodeBuildTest, OtherImagesFailInProvisioning) {
   EXPECT_EQ(build["buildStatus"], "FAILED");
   EXPECT_EQ(PhaseStatuses(build)["PROVISIONING"], "FAILED");
   EXPECT_EQ(build["phases"][2]["contexts"][0]["statusCode"], "BUILD_CONTAINER_UNABLE_TO_PULL_IMAGE");
-  EXPECT_NE(build["phases"][2]["contexts"][0]["message"].get<std::string>().find("container support"),
+  EXPECT_NE(build["phases"][2]["contexts"][0]["message"].get<std::string>().find("gantry image register"),
             std::string::npos);
   EXPECT_TRUE(requests_.empty());
 }

@@ -78,6 +78,7 @@ std::vector<runtime::EnvVar> CodeBuildVariables(const BuildFacts& f) {
   add("CODEBUILD_SOURCE_VERSION", f.source_version);
   add("CODEBUILD_START_TIME", std::to_string(f.start_time_ms));
   add("CODEBUILD_KMS_KEY_ID", f.kms_key_id);
+  if (!f.batch_build_identifier.empty()) add("CODEBUILD_BATCH_BUILD_IDENTIFIER", f.batch_build_identifier);
   add("AWS_REGION", f.region);
   add("AWS_DEFAULT_REGION", f.region);
   if (!f.home.empty()) add("HOME", f.home);
@@ -116,6 +117,14 @@ std::string SourceRepoUrl(const aws::Document& source) {
     return "s3://" + location;
   }
   return location;
+}
+
+std::vector<runtime::EnvVar> SecondarySourceVariables(const aws::Document& source, const std::string& version,
+                                                      const std::string& dir) {
+  std::string identifier = source.value("sourceIdentifier", "");
+  return {{"CODEBUILD_SRC_DIR_" + identifier, dir, runtime::EnvVarType::kPlaintext},
+          {"CODEBUILD_SOURCE_VERSION_" + identifier, version, runtime::EnvVarType::kPlaintext},
+          {"CODEBUILD_SOURCE_REPO_URL_" + identifier, SourceRepoUrl(source), runtime::EnvVarType::kPlaintext}};
 }
 
 }  // namespace gantry::services::codebuild

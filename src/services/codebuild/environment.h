@@ -40,6 +40,7 @@ struct BuildFacts {
   std::string project_arn;
   std::string source_repo_url;
   std::string source_version;
+  std::string batch_build_identifier;  // the build's identifier in its batch; "" outside batches
   std::string kms_key_id;
   int64_t start_time_ms = 0;
   std::string region;
@@ -59,5 +60,11 @@ std::vector<runtime::EnvVar> ProjectVariables(const aws::Document& variables);
 // The repository URL a build exposes as CODEBUILD_SOURCE_REPO_URL: s3://bucket/key for S3 sources,
 // the clone URL for repositories, empty for NO_SOURCE.
 std::string SourceRepoUrl(const aws::Document& source);
+
+// The variables of a secondary source fetched into dir: CODEBUILD_SRC_DIR_<sourceIdentifier>,
+// CODEBUILD_SOURCE_VERSION_<sourceIdentifier> (the version asked for, empty without one) and
+// CODEBUILD_SOURCE_REPO_URL_<sourceIdentifier>, as CodeBuild sets them.
+std::vector<runtime::EnvVar> SecondarySourceVariables(const aws::Document& source, const std::string& version,
+                                                      const std::string& dir);
 
 }  // namespace gantry::services::codebuild

@@ -1,6 +1,7 @@
-// Build projects: CreateProject, UpdateProject, DeleteProject, BatchGetProjects, ListProjects, and
-// the validation of the settings projects and StartBuild's overrides share.
+// Build projects: CreateProject, UpdateProject, DeleteProject, BatchGetProjects, ListProjects,
+// InvalidateProjectCache, and the validation of the settings projects and StartBuild's overrides share.
 #include <algorithm>
+#include <filesystem>
 #include <regex>
 #include <set>
 
@@ -8,6 +9,7 @@
 #include "core/common/strings.h"
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/build_events.h"
+#include "services/codebuild/cache_store.h"
 #include "services/codebuild/handlers.h"
 #include "services/codebuild/records.h"
 
@@ -85,6 +87,14 @@ StatusOr<Document> ApplyProjectInput(const CodeBuildDeps& deps, aws::RequestCont
     GANTRY_ASSIGN_OR_RETURN(std::string role, CheckServiceRole(deps, ctx, input["serviceRole"].get<std::string>()));
     project["serviceRole"] = role;
   }
+  if (input.contains("buildBatchConfig")) {
+    // An empty configuration turns batch builds off.
+    if (input["buildBatchConfig"].empty()) {
+      project.erase("buildBatchConfig");
+    } else {
+      GANTRY_ASSIGN_OR_RETURN(project["buildBatchConfig"], CheckBuildBatchConfig(deps, ctx, input["buildBatchConfig"]));
+    }
+  }
 
   GANTRY_RETURN_IF_ERROR(ValidateSource(project["source"], false));
   GANTRY_RETURN_IF_ERROR(ValidateSourceVersions(project));
@@ -106,6 +116,7 @@ StatusOr<Document> ApplyProjectInput(const CodeBuildDeps& deps, aws::RequestCont
   GANTRY_RETURN_IF_ERROR(ValidatePipelinePairing(project["source"], project["artifacts"]));
   GANTRY_RETURN_IF_ERROR(ValidateEnvironment(project["environment"]));
   GANTRY_RETURN_IF_ERROR(ValidateLogsConfig(project["logsConfig"]));
+  GANTRY_RETURN_IF_ERROR(ValidateProjectCache(project["cache"]));
   project["lastModified"] = Seconds(deps.clock->Now());
   return project;
 }
@@ -227,6 +238,28 @@ StatusOr<Document> ListProjects(const CodeBuildDeps& deps, aws::RequestContext& 
   }
   out["projects"] = names;
   return out;
+}
+
+// Resets the project's cache: its LOCAL entries are deleted, and every entry (S3 or LOCAL, the
+// ones shared through a cacheNamespace included) stored up to now is ignored by its later builds.
+StatusOr<Document> InvalidateProjectCache(const CodeBuildDeps& deps, aws::RequestContext& ctx, const Document& input) {
+  std::string name = ProjectNameOf(input["projectName"].get<std::string>());
+  std::string scope = ctx.Scope();
+  double now = Seconds(deps.clock->Now());
+  GANTRY_RETURN_IF_ERROR(deps.store->Transact([&](store::Transaction& tx) -> Status {
+    GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> current, tx.Get(kProjectTable, scope, name));
+    if (!current) return ProjectNotFound(ctx.region, ctx.account_id, name);
+    Document record = current->doc;
+    record["CacheInvalidatedAt"] = now;
+    return tx.Put(kProjectTable, scope, name, record).status();
+  }));
+  const BuildQueueOptions& options = deps.queue->options();
+  if (options.state_dir.empty()) return Document::object();  // no LOCAL caches without a state directory
+  std::string dir = LocalCacheRoot(options.state_dir, ctx.account_id, ctx.region) + "/" + CacheScopeDir(name, "");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return Status::Internal("cannot delete the local cache " + dir + ": " + ec.message());
+  return Document::object();
 }
 
 }  // namespace
@@ -395,6 +428,27 @@ Status ValidateEnvironment(const Document& environment) {
   return ValidateEnvironmentVariables(environment.value("environmentVariables", Document::array()));
 }
 
+Status ValidateProjectCache(const Document& cache) {
+  std::string type = cache.value("type", "");
+  std::string location = cache.value("location", "");
+  bool has_modes = !cache.value("modes", Document::array()).empty();
+  if (type == "S3") {
+    if (location.empty()) return InvalidInput("Invalid input: cache location is required when cache type is S3");
+    S3Object object = ParseS3Location(location);
+    if (object.bucket.empty() || location.front() == '/') {
+      return InvalidInput("Invalid cache location: " + location +
+                          ". The location of an S3 cache is <bucket> or <bucket>/<prefix>.");
+    }
+  }
+  if (type == "LOCAL" && !has_modes) {
+    return InvalidInput("Invalid input: at least one cache mode is required when cache type is LOCAL");
+  }
+  if (type != "LOCAL" && has_modes) {
+    return InvalidInput("Invalid input: cache modes are only valid when cache type is LOCAL");
+  }
+  return Status::Ok();
+}
+
 Status ValidateLogsConfig(const Document& logs) {
   const Document& s3 = logs.value("s3Logs", Document::object());
   if (s3.value("status", "") == "ENABLED" && ParseS3Location(s3.value("location", "")).bucket.empty()) {
@@ -434,6 +488,7 @@ void RegisterProjectHandlers(aws::HandlerTable& table, const CodeBuildDeps& deps
   const std::pair<const char*, Handler> handlers[] = {
       {"CreateProject", CreateProject},       {"UpdateProject", UpdateProject}, {"DeleteProject", DeleteProject},
       {"BatchGetProjects", BatchGetProjects}, {"ListProjects", ListProjects},
+      {"InvalidateProjectCache", InvalidateProjectCache},
   };
   for (const auto& [name, fn] : handlers) {
     table.Add("codebuild", name,

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/common/arn.h"
+#include "core/common/crypto.h"
 #include "core/common/strings.h"
 
 namespace gantry::services::codebuild {
@@ -38,22 +39,21 @@ void Close(Document& phase, TimePoint end, runtime::BuildStatus status,
 
 }  // namespace
 
-std::string ProjectArn(std::string_view region, std::string_view account, std::string_view name) {
+std::string CodeBuildArn(std::string_view region, std::string_view account, std::string_view resource) {
   Arn arn;
   arn.service = "codebuild";
   arn.region = std::string(region);
   arn.account = std::string(account);
-  arn.resource = "project/" + std::string(name);
+  arn.resource = std::string(resource);
   return arn.ToString();
 }
 
+std::string ProjectArn(std::string_view region, std::string_view account, std::string_view name) {
+  return CodeBuildArn(region, account, "project/" + std::string(name));
+}
+
 std::string BuildArn(std::string_view region, std::string_view account, std::string_view build_id) {
-  Arn arn;
-  arn.service = "codebuild";
-  arn.region = std::string(region);
-  arn.account = std::string(account);
-  arn.resource = "build/" + std::string(build_id);
-  return arn.ToString();
+  return CodeBuildArn(region, account, "build/" + std::string(build_id));
 }
 
 std::string DefaultEncryptionKey(std::string_view region, std::string_view account) {
@@ -116,6 +116,94 @@ double Seconds(TimePoint t) { return static_cast<double>(ToEpochMillis(t)) / 100
 
 TimePoint FromSeconds(const Document& seconds) {
   return seconds.is_number() ? FromEpochSeconds(seconds.get<double>()) : TimePoint();
+}
+
+std::vector<std::string> IndexKeys(int64_t seq, std::string_view project, int64_t number) {
+  const std::string p = "p/" + std::string(project) + "/";
+  return {"a/" + Padded(seq), "d/" + Inverted(seq), p + "a/" + Padded(number), p + "d/" + Inverted(number)};
+}
+
+StatusOr<Document> ListIndex(store::Store& store, std::string_view table, const std::string& scope,
+                             const Document& input, const std::string& prefix,
+                             const std::function<StatusOr<bool>(const std::string& id)>& keep) {
+  bool ascending = input.value("sortOrder", "DESCENDING") == "ASCENDING";
+  size_t limit = static_cast<size_t>(input.value("maxResults", kPageSize));
+  store::ListOptions options;
+  options.prefix = prefix + (ascending ? "a/" : "d/");
+  GANTRY_ASSIGN_OR_RETURN(options.start_after, KeyAfter(input));
+  if (!options.start_after.empty() && options.start_after.rfind(options.prefix, 0) != 0) {
+    return InvalidInput("Invalid next token: " + input.value("nextToken", ""));
+  }
+  options.limit = kPageSize;
+  Document ids = Document::array();
+  std::string last;
+  bool more = false;
+  while (true) {
+    GANTRY_ASSIGN_OR_RETURN(store::ListPage page, store.List(table, scope, options));
+    for (const store::Record& r : page.records) {
+      if (ids.size() == limit) {
+        more = true;
+        break;
+      }
+      last = r.key;
+      std::string id = r.doc.value("id", "");
+      if (keep) {
+        GANTRY_ASSIGN_OR_RETURN(bool kept, keep(id));
+        if (!kept) continue;
+      }
+      ids.push_back(id);
+    }
+    if (more || page.next_token.empty()) break;
+    options.start_after = page.next_token;
+  }
+  Document out = {{"ids", ids}};
+  if (more) out["nextToken"] = TokenAfter(last);
+  return out;
+}
+
+StatusOr<Document> GetEach(const Document& ids, const std::function<StatusOr<store::Record>(const std::string&)>& load,
+                           const char* member, const char* found, const char* not_found) {
+  Document records = Document::array();
+  Document missing = Document::array();
+  for (const Document& id : ids) {
+    auto loaded = load(id.get<std::string>());
+    if (loaded.ok()) {
+      records.push_back(loaded->doc[member]);
+    } else if (loaded.status().code() == StatusCode::kNotFound) {
+      missing.push_back(id);
+    } else {
+      return loaded.status();
+    }
+  }
+  return Document{{found, records}, {not_found, missing}};
+}
+
+std::string RequestHash(const Document& input) { return HexEncode(Sha256(input.dump())); }
+
+StatusOr<std::optional<std::string>> UsedToken(store::Transaction& tx, const std::string& scope,
+                                               const std::string& prefix, const std::string& token,
+                                               const std::string& hash, TimePoint now) {
+  GANTRY_ASSIGN_OR_RETURN(std::optional<store::Record> used, tx.Get(kIdempotencyTable, scope, prefix + token));
+  if (!used || FromSeconds(used->doc["Expires"]) <= now) return std::optional<std::string>();
+  if (used->doc.value("Hash", "") != hash) {
+    return InvalidInput("The idempotency token " + token + " was used with different parameters within the last 5 minutes.");
+  }
+  return std::optional<std::string>(used->doc.value("Id", ""));
+}
+
+Status UseToken(store::Transaction& tx, const std::string& scope, const std::string& prefix, const std::string& token,
+                const std::string& id, const std::string& hash, TimePoint now) {
+  Document used = {{"Id", id}, {"Hash", hash}, {"Expires", Seconds(now + kIdempotencyWindow)}};
+  return tx.Put(kIdempotencyTable, scope, prefix + token, used).status();
+}
+
+bool IsInlineBuildspec(std::string_view text) {
+  if (text.find('\n') != std::string_view::npos) return true;
+  std::string_view rest = Trim(text);
+  if (!rest.empty() && rest.front() == '{') return true;
+  if (rest.rfind("version", 0) != 0) return false;
+  rest = Trim(rest.substr(7));
+  return !rest.empty() && rest.front() == ':';
 }
 
 bool IsComplete(const Document& record) { return record["Build"].value("buildComplete", false); }

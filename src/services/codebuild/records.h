@@ -19,6 +19,7 @@
 // Stateless functions; thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -47,6 +48,8 @@ inline constexpr int kDefaultQueuedTimeoutMinutes = 480;
 inline constexpr int kMaxProjects = 5000;
 inline constexpr int kPageSize = 100;
 
+// arn:aws:codebuild:<region>:<account>:<resource>
+std::string CodeBuildArn(std::string_view region, std::string_view account, std::string_view resource);
 std::string ProjectArn(std::string_view region, std::string_view account, std::string_view name);
 std::string BuildArn(std::string_view region, std::string_view account, std::string_view build_id);
 // "arn:aws:kms:<region>:<account>:alias/aws/s3", CodeBuild's default encryption key.
@@ -77,6 +80,40 @@ StatusOr<std::string> KeyAfter(const Document& input);
 
 double Seconds(TimePoint t);
 TimePoint FromSeconds(const Document& seconds);
+
+// The four list entries of a build (or batch) numbered `number` in its project, started as `seq`:
+// a/<seq>, d/<inverted seq>, p/<project>/a/<number>, p/<project>/d/<inverted number>.
+std::vector<std::string> IndexKeys(int64_t seq, std::string_view project, int64_t number);
+
+// One page of a list index (codebuild.build_index, codebuild.batch_index): the ids under
+// prefix + "a/" or "d/" (input's sortOrder, DESCENDING by default), after input's nextToken, at most
+// input's maxResults (100 by default), those that `keep` (when set) accepts. {ids, nextToken?}.
+StatusOr<Document> ListIndex(store::Store& store, std::string_view table, const std::string& scope,
+                             const Document& input, const std::string& prefix,
+                             const std::function<StatusOr<bool>(const std::string& id)>& keep = nullptr);
+
+// BatchGetBuilds and BatchGetBuildBatches: load each of input's ids; {<found>: the `member` of each
+// record, <not_found>: the ids that are not}. Other errors end the call.
+StatusOr<Document> GetEach(const Document& ids, const std::function<StatusOr<store::Record>(const std::string&)>& load,
+                           const char* member, const char* found, const char* not_found);
+
+// Idempotency tokens (codebuild.idempotency, key <prefix><token>: "" for builds, "batch/" for
+// batches): a token names what one request made for five minutes.
+inline constexpr auto kIdempotencyWindow = std::chrono::minutes(5);
+std::string RequestHash(const Document& input);
+// The id the token's earlier request made, when it was used within the window with the same request
+// (hash); nullopt when it is unused or expired; InvalidInputException for another request.
+StatusOr<std::optional<std::string>> UsedToken(store::Transaction& tx, const std::string& scope,
+                                               const std::string& prefix, const std::string& token,
+                                               const std::string& hash, TimePoint now);
+// Records that the token's request made `id`.
+Status UseToken(store::Transaction& tx, const std::string& scope, const std::string& prefix, const std::string& token,
+                const std::string& id, const std::string& hash, TimePoint now);
+
+// Whether a buildspec setting is given inline (YAML text) rather than as a path relative to the
+// source directory (which may well start with "version", as version-ci.yml does): YAML of more than
+// one line, a flow mapping on one ({"version": 0.2, ...}) or a one-line "version: ..." mapping.
+bool IsInlineBuildspec(std::string_view text);
 
 // ---- The build record's state machine. Each takes the stored record (its "Build" member is the
 // wire Build) and changes it in place; callers persist it in a transaction before announcing. ----

@@ -308,7 +308,30 @@ void CodeBuildTargets(const aws::RequestContext& ctx, const Document& input, Act
   auto project = [&](const std::string& name) {
     return IsArn(name) ? name : RegionalArn(ctx, "codebuild", "project/" + name);
   };
-  if (input.contains("projectName")) {
+  // Report groups and reports are checked on the group's ARN (.../report-group/<name>); a report's
+  // ARN is .../report/<group name>:<uuid>.
+  auto report_group = [&](const std::string& name_or_arn) {
+    if (!IsArn(name_or_arn)) return RegionalArn(ctx, "codebuild", "report-group/" + name_or_arn);
+    size_t report = name_or_arn.find(":report/");
+    if (report == std::string::npos) return name_or_arn;
+    std::string group = name_or_arn.substr(report + 8);
+    group = group.substr(0, group.rfind(':'));
+    return name_or_arn.substr(0, report) + ":report-group/" + group;
+  };
+  const bool reports = ctx.operation->name.find("Report") != std::string::npos ||
+                       ctx.operation->name == "DescribeTestCases" || ctx.operation->name == "DescribeCodeCoverages";
+  if (reports) {
+    for (const char* member : {"name", "arn", "reportArn", "reportGroupArn"}) {
+      if (input.contains(member) && input[member].is_string()) {
+        out.checks.push_back({action, report_group(input[member].get<std::string>())});
+      }
+    }
+    for (const char* member : {"reportArns", "reportGroupArns"}) {
+      for (const Document& arn : input.value(member, Document::array())) {
+        if (arn.is_string()) out.checks.push_back({action, report_group(arn.get<std::string>())});
+      }
+    }
+  } else if (input.contains("projectName")) {
     out.checks.push_back({action, project(Str(input, "projectName"))});
   } else if (input.contains("name") && ctx.operation->name.find("Project") != std::string::npos) {
     out.checks.push_back({action, project(Str(input, "name"))});
@@ -317,13 +340,16 @@ void CodeBuildTargets(const aws::RequestContext& ctx, const Document& input, Act
       if (n.is_string()) out.checks.push_back({action, project(n.get<std::string>())});
     }
   } else if (input.contains("id") || input.contains("ids")) {
-    // Build operations are checked on the build's project: a build id is "<project>:<uuid>" (or a
-    // build ARN, ...:build/<project>:<uuid>).
+    // Build and batch operations are checked on the project: a build or batch id is
+    // "<project>:<uuid>" (or an ARN, ...:build/<project>:<uuid>, ...:build-batch/<project>:<uuid>).
     std::set<std::string> projects;
     auto add_build = [&](const Document& id) {
       if (!id.is_string()) return;
       std::string text = id.get<std::string>();
       if (size_t build = text.find(":build/"); IsArn(text) && build != std::string::npos) text = text.substr(build + 7);
+      if (size_t batch = text.find(":build-batch/"); IsArn(text) && batch != std::string::npos) {
+        text = text.substr(batch + 13);
+      }
       if (size_t colon = text.find(':'); colon != std::string::npos && colon > 0) projects.insert(text.substr(0, colon));
     };
     if (input.contains("id")) add_build(input["id"]);

@@ -6,7 +6,11 @@
 // when there are several inputs or outputs); one output artifact
 // is the build's CODEPIPELINE artifact, zipped to the object the pipeline chose, and several are
 // secondary artifacts named by the buildspec's artifact identifiers. The build's exported variables
-// become the action's output variables. Batch builds (BatchEnabled) are not available yet.
+// become the action's output variables. With BatchEnabled the action runs a batch build
+// (StartBuildBatch): each output named after a build's identifier receives that build's primary
+// artifact and <identifier>_<artifact> its secondary artifact <artifact>; with CombineArtifacts the one
+// output receives the primary artifacts of all the builds, each under its identifier. A batch's
+// builds export no output variables to the action.
 #include <regex>
 #include <set>
 
@@ -48,6 +52,32 @@ StatusOr<Document> ParseEnvironmentVariables(const std::string& action, const st
 std::string ConsoleUrl(const std::string& region, const std::string& build_id) {
   return "https://console.aws.amazon.com/codesuite/codebuild/projects/" + build_id.substr(0, build_id.find(':')) +
          "/build/" + build_id + "/?region=" + region;
+}
+
+std::string BatchConsoleUrl(const std::string& region, const std::string& batch_id) {
+  return "https://console.aws.amazon.com/codesuite/codebuild/projects/" + batch_id.substr(0, batch_id.find(':')) +
+         "/batch/" + batch_id + "/?region=" + region;
+}
+
+// A poll's result for a build or batch build (what: "Build", "Batch build") in status: polled again
+// while IN_PROGRESS, failed unless SUCCEEDED, else succeeded with the output artifacts Start named
+// (state's "outputs").
+void SettleBuildStatus(const std::string& status, const std::string& what, const Document& state,
+                       ActionResult& result) {
+  if (status == "IN_PROGRESS") {
+    result.poll_after = std::chrono::seconds(2);
+    return;
+  }
+  if (status != "SUCCEEDED") {
+    result.status = ActionStatus::kFailed;
+    result.error_code = "JobFailed";
+    result.summary = what + " terminated with state: " + status;
+    return;
+  }
+  result.status = ActionStatus::kSucceeded;
+  for (const Document& out : state.value("outputs", Document::array())) {
+    result.outputs.push_back({out.value("name", ""), out.value("bucket", ""), out.value("key", "")});
+  }
 }
 
 class CodeBuildAction final : public ActionProvider {
@@ -119,11 +149,12 @@ class CodeBuildAction final : public ActionProvider {
 
   ActionResult Start(ActionContext& ctx) override {
     const Document& configuration = ctx.configuration();
-    if (ConfigValue(configuration, "BatchEnabled") == "true") {
+    bool batch = ConfigValue(configuration, "BatchEnabled") == "true";
+    bool combine = batch && ConfigValue(configuration, "CombineArtifacts") == "true";
+    if (combine && ctx.output_names.size() > 1) {
       return ActionResult::Failed("ConfigurationError",
-                                  "Batch builds are not available yet in Gantry: set BatchEnabled to false to run a "
-                                  "single build of project " +
-                                      ConfigValue(configuration, "ProjectName"));
+                                  "A batch build with CombineArtifacts has one output artifact; action " +
+                                      ctx.action_name + " has " + std::to_string(ctx.output_names.size()));
     }
     std::string primary_name = ConfigValue(configuration, "PrimarySource");
     if (primary_name.empty() && !ctx.inputs.empty()) primary_name = ctx.inputs.front().name;
@@ -155,7 +186,7 @@ class CodeBuildAction final : public ActionProvider {
     Document outputs = Document::array();
     std::vector<ArtifactLocation> locations;
     for (const std::string& name : ctx.output_names) locations.push_back(ctx.new_output_location(name));
-    if (locations.size() == 1) {
+    if (locations.size() == 1 && (!batch || combine)) {
       input["artifactsOverride"] = {{"type", "CODEPIPELINE"}, {"location", locations[0].ArnForm()}};
     } else {
       input["artifactsOverride"] = {{"type", "NO_ARTIFACTS"}};
@@ -177,6 +208,21 @@ class CodeBuildAction final : public ActionProvider {
     for (const ArtifactLocation& out : locations) {
       outputs.push_back({{"name", out.name}, {"bucket", out.bucket}, {"key", out.key}});
     }
+    if (combine) input["buildBatchConfigOverride"] = {{"combineArtifacts", true}};
+    if (batch) {
+      auto started = CallService(ctx, "codebuild", "StartBuildBatch", input);
+      if (!started.ok()) {
+        return CallFailed(started.status(),
+                          "Could not start a batch build of project " + input["projectName"].get<std::string>());
+      }
+      std::string id = (*started)["buildBatch"].value("id", "");
+      ActionResult result;
+      result.state = {{"buildBatchId", id}, {"outputs", outputs}};
+      result.external_execution_id = id;
+      result.external_execution_url = BatchConsoleUrl(ctx.region, id);
+      result.poll_after = std::chrono::seconds(2);
+      return result;
+    }
     auto started = CallService(ctx, "codebuild", "StartBuild", input);
     if (!started.ok())
       return CallFailed(started.status(),
@@ -192,6 +238,7 @@ class CodeBuildAction final : public ActionProvider {
 
   ActionResult Poll(ActionContext& ctx) override {
     if (!ctx.state.is_object()) return ActionResult::Failed("JobFailed", "The build of this action was never started");
+    if (ctx.state.contains("buildBatchId")) return PollBatch(ctx);
     std::string id = ctx.state.value("buildId", "");
     auto got = CallService(ctx, "codebuild", "BatchGetBuilds", {{"ids", Document::array({id})}});
     if (!got.ok() && got.status().code() == StatusCode::kPermissionDenied) {
@@ -213,22 +260,11 @@ class CodeBuildAction final : public ActionProvider {
     result.state = ctx.state;
     result.external_execution_id = id;
     result.external_execution_url = ConsoleUrl(ctx.region, id);
-    if (status == "IN_PROGRESS") {
-      result.poll_after = std::chrono::seconds(2);
-      return result;
-    }
-    if (status != "SUCCEEDED") {
-      result.status = ActionStatus::kFailed;
-      result.error_code = "JobFailed";
-      result.summary = "Build terminated with state: " + status;
-      return result;
-    }
-    result.status = ActionStatus::kSucceeded;
-    for (const Document& v : build.value("exportedEnvironmentVariables", Document::array())) {
-      result.output_variables[v.value("name", "")] = v.value("value", "");
-    }
-    for (const Document& out : ctx.state.value("outputs", Document::array())) {
-      result.outputs.push_back({out.value("name", ""), out.value("bucket", ""), out.value("key", "")});
+    SettleBuildStatus(status, "Build", ctx.state, result);
+    if (result.status == ActionStatus::kSucceeded) {
+      for (const Document& v : build.value("exportedEnvironmentVariables", Document::array())) {
+        result.output_variables[v.value("name", "")] = v.value("value", "");
+      }
     }
     return result;
   }
@@ -236,11 +272,36 @@ class CodeBuildAction final : public ActionProvider {
   void Stop(ActionContext& ctx) override {
     // No state: Start has not returned, so there is no build to stop yet.
     if (!ctx.state.is_object()) return;
+    if (ctx.state.contains("buildBatchId")) {
+      (void)CallService(ctx, "codebuild", "StopBuildBatch", {{"id", ctx.state.value("buildBatchId", "")}});
+      return;
+    }
     std::string id = ctx.state.value("buildId", "");
     if (!id.empty()) (void)CallService(ctx, "codebuild", "StopBuild", {{"id", id}});
   }
 
  private:
+  ActionResult PollBatch(ActionContext& ctx) {
+    std::string id = ctx.state.value("buildBatchId", "");
+    auto got = CallService(ctx, "codebuild", "BatchGetBuildBatches", {{"ids", Document::array({id})}});
+    if (!got.ok() && got.status().code() == StatusCode::kPermissionDenied) {
+      return CallFailed(got.status(), "Could not get the status of batch build " + id);
+    }
+    ActionResult result;
+    result.state = ctx.state;
+    result.external_execution_id = id;
+    result.external_execution_url = BatchConsoleUrl(ctx.region, id);
+    if (!got.ok()) {
+      result.poll_after = std::chrono::seconds(5);
+      return result;
+    }
+    const Document& batches = (*got)["buildBatches"];
+    if (batches.empty()) return ActionResult::Failed("JobFailed", "Batch build " + id + " does not exist");
+    std::string status = batches[0].value("buildBatchStatus", "IN_PROGRESS");
+    SettleBuildStatus(status, "Batch build", ctx.state, result);
+    return result;
+  }
+
   ActionTypeInfo type_;
 };
 

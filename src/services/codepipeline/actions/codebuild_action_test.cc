@@ -155,13 +155,60 @@ TEST_F(CodeBuildActionTest, ValidationAndBatchBuilds) {
             "artifacts, their names may contain only letters, digits and underscores");
   EXPECT_TRUE(provider_->Validate(BuildAction({{"ProjectName", "app"}}, {"my-src"}, {})).ok());
   EXPECT_FALSE(provider_->Validate(BuildAction({{"ProjectName", "app"}}, {"A"}, {"web-out", "Docs"})).ok());
-  Document batch = BuildAction({{"ProjectName", "app"}, {"BatchEnabled", "true"}}, {"A"}, {});
+  // CombineArtifacts makes one output; a batch with several outputs cannot combine them.
+  Document combined =
+      BuildAction({{"ProjectName", "app"}, {"BatchEnabled", "true"}, {"CombineArtifacts", "true"}}, {"A"}, {"X", "Y"});
+  ASSERT_TRUE(provider_->Validate(combined).ok());
+  ActionContext combined_ctx = Context(combined, {{"A", "store", "pipe/A/a1"}});
+  EXPECT_EQ(provider_->Start(combined_ctx).status, ActionStatus::kFailed);
+  EXPECT_TRUE(services_.CallsTo("codebuild", "StartBuildBatch").empty());
+}
+
+TEST_F(CodeBuildActionTest, BatchEnabledRunsABatchBuildWithOutputsNamedByIdentifier) {
+  services_.handlers["codebuild:StartBuildBatch"] = [](const Document&) -> StatusOr<Document> {
+    return Document{{"buildBatch", {{"id", "app:b1"}, {"buildBatchStatus", "IN_PROGRESS"}}}};
+  };
+  std::string batch_status = "IN_PROGRESS";
+  services_.handlers["codebuild:BatchGetBuildBatches"] = [&](const Document& input) -> StatusOr<Document> {
+    return Document{{"buildBatches", {{{"id", input["ids"][0]}, {"buildBatchStatus", batch_status}}}},
+                    {"buildBatchesNotFound", Document::array()}};
+  };
+  Document batch = BuildAction({{"ProjectName", "app"}, {"BatchEnabled", "true"}}, {"A"}, {"build1", "build1_docs"});
   ASSERT_TRUE(provider_->Validate(batch).ok());
   ActionContext ctx = Context(batch, {{"A", "store", "pipe/A/a1"}});
-  ActionResult result = provider_->Start(ctx);
-  EXPECT_EQ(result.status, ActionStatus::kFailed);
-  EXPECT_NE(result.summary.find("Batch builds are not available yet"), std::string::npos);
+  ActionResult started = provider_->Start(ctx);
+  ASSERT_EQ(started.status, ActionStatus::kInProgress) << started.summary;
+  EXPECT_EQ(started.external_execution_id, "app:b1");
   EXPECT_TRUE(services_.CallsTo("codebuild", "StartBuild").empty());
+  auto calls = services_.CallsTo("codebuild", "StartBuildBatch");
+  ASSERT_EQ(calls.size(), 1u);
+  const Document& input = calls[0].input;
+  EXPECT_EQ(input["artifactsOverride"]["type"], "NO_ARTIFACTS");
+  ASSERT_EQ(input["secondaryArtifactsOverride"].size(), 2u);
+  EXPECT_EQ(input["secondaryArtifactsOverride"][0]["artifactIdentifier"], "build1");
+  EXPECT_EQ(input["secondaryArtifactsOverride"][1]["artifactIdentifier"], "build1_docs");
+  EXPECT_FALSE(input.contains("buildBatchConfigOverride"));
+  ctx.state = started.state;
+  EXPECT_EQ(provider_->Poll(ctx).status, ActionStatus::kInProgress);
+  batch_status = "SUCCEEDED";
+  ActionResult done = provider_->Poll(ctx);
+  ASSERT_EQ(done.status, ActionStatus::kSucceeded);
+  ASSERT_EQ(done.outputs.size(), 2u);
+  batch_status = "FAILED";
+  ActionResult failed = provider_->Poll(ctx);
+  EXPECT_EQ(failed.status, ActionStatus::kFailed);
+  EXPECT_EQ(failed.summary, "Batch build terminated with state: FAILED");
+  provider_->Stop(ctx);
+  EXPECT_EQ(services_.CallsTo("codebuild", "StopBuildBatch").size(), 1u);
+
+  // CombineArtifacts: the one output is the batch's CODEPIPELINE artifact, combined.
+  Document combined =
+      BuildAction({{"ProjectName", "app"}, {"BatchEnabled", "true"}, {"CombineArtifacts", "true"}}, {"A"}, {"All"});
+  ActionContext combined_ctx = Context(combined, {{"A", "store", "pipe/A/a1"}});
+  ASSERT_EQ(provider_->Start(combined_ctx).status, ActionStatus::kInProgress);
+  Document second = services_.CallsTo("codebuild", "StartBuildBatch").back().input;
+  EXPECT_EQ(second["artifactsOverride"]["type"], "CODEPIPELINE");
+  EXPECT_EQ(second["buildBatchConfigOverride"]["combineArtifacts"], true);
 }
 
 TEST(ActionRegistryTest, TheDefaultRegistryHasEveryProvider) {
