@@ -292,12 +292,12 @@ std::string FindRunc() {
 
 void RemoveStaleContainers(const std::string& runc, const std::string& runc_root, const std::string& work_root,
                            std::chrono::seconds min_age) {
-  // One cleanup at a time in this process, and across processes sharing the runc root.
+  // One cleanup at a time in this process, and across processes sharing the runc root (a lock on
+  // the root itself, which runc made with the first container: none there, no container to clean).
   static std::mutex mu;
   std::lock_guard<std::mutex> guard(mu);
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(runc_root).parent_path(), ec);
-  int lock = open((runc_root + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int lock = open(runc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (lock >= 0) {
     while (flock(lock, LOCK_EX) != 0 && errno == EINTR) {
     }
