@@ -3,7 +3,8 @@ repository locations other than clone URLs and option-like source versions refus
 really run (NO_SOURCE inline buildspecs and S3 zip sources) with every phase, failure rules,
 finally, on-failure, exported variables, secrets (multi-line ones too) and the role's secret key
 and session token masked in the CloudWatch Logs stream and the S3 log, the service role's denials,
-the aws CLI (v1 and v2) reaching Gantry from inside a build, zipped artifacts in S3, StopBuild, the
+the aws CLI (v1 and v2) reaching Gantry from inside a build, a debug session recorded but not
+started (Gantry has no Session Manager), zipped artifacts in S3, StopBuild, the
 queue, timeouts, EventBridge events, the AWS/CodeBuild CloudWatch metrics, a build directory other users can write refused, and a build in
 flight when the server is killed with -9 (it ends FAULT with a reason after the restart)."""
 import gzip
@@ -72,6 +73,14 @@ class CodeBuildCase(GantryTestCase):
     def wait_build(self, build_id, timeout=90):
         return wait_for(lambda: next((b for b in self.codebuild.batch_get_builds(ids=[build_id])["builds"]
                                       if b["buildComplete"]), None), timeout, f"build {build_id} to complete")
+
+    def run_build_cli(self, cli, project, *start_args, timeout=90):
+        """A build through one aws CLI: start-build, then batch-get-builds until it is complete."""
+        build_id = self.gantry.aws(cli, "codebuild", "start-build", "--project-name", project,
+                                   *start_args)["build"]["id"]
+        return wait_for(lambda: next((b for b in self.gantry.aws(cli, "codebuild", "batch-get-builds", "--ids",
+                                                                  build_id)["builds"] if b["buildComplete"]), None),
+                        timeout, f"build {build_id} to complete")
 
     def phase(self, build, phase_type):
         return next(p for p in build["phases"] if p["phaseType"] == phase_type)
@@ -505,6 +514,24 @@ class BuildsTest(CodeBuildCase):
         if os.path.exists(AWS_V2):
             self.assertTrue(any(line.startswith("aws-cli/2.") for line in lines), lines)
             self.assertEqual(self.s3.get_object(Bucket="cb-from-build", Key="v2.txt")["Body"].read(), b"one\n")
+
+    def test_debug_session_is_recorded_but_not_started(self):
+        """Gantry has no Session Manager: a build asked for a debug session records it as asked, says in
+        its log that no session was started, and runs to its end."""
+        self.project("debugged", buildspec({"build": {"commands": ["echo ran"]}}))
+        for name, cli in self.clis():
+            with self.subTest(cli=name):
+                build = self.run_build_cli(cli, "debugged", "--debug-session-enabled")
+                self.assertEqual(build["buildStatus"], "SUCCEEDED")
+                self.assertEqual(build["debugSession"], {"sessionEnabled": True})
+                lines = [line.rstrip("\n") for line in self.log_lines(build)]
+                self.assertIn("ran", lines)
+                self.assertTrue(any(line.endswith(
+                    "Debug session not started: Gantry has no Session Manager, so the build runs without a session "
+                    "to connect to") for line in lines), lines)
+        plain = self.run_build("debugged", debugSessionEnabled=False)
+        self.assertEqual(plain["debugSession"], {"sessionEnabled": False})
+        self.assertFalse(any("Debug session" in line for line in self.log_lines(plain)))
 
     def test_stop_build_kills_the_process_tree(self):
         marker = "cb-stop-" + uuid.uuid4().hex[:8]

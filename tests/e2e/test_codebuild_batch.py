@@ -1,9 +1,11 @@
 """CodeBuild batch builds through boto3 and both CLIs: a build-graph diamond runs in dependency order
-(from the builds' own phase times), build-list with ignore-failure, a dynamic build-matrix, fast-fail
-stopping the rest, StopBuildBatch, RetryBuildBatch (failed builds only), ListBuildBatchesForProject
-with its status filter and pages, DeleteBuildBatch, a project without buildBatchConfig refused, a
-batch resuming after kill -9, and a pipeline CodeBuild action with BatchEnabled (separate outputs and
-CombineArtifacts)."""
+(from the builds' own phase times; started and read through boto3 and each CLI), an entry's
+debug-session recorded on its build (no session is started), build-list with ignore-failure, a
+dynamic build-matrix, fast-fail stopping the rest, StopBuildBatch, RetryBuildBatch (failed builds
+only), ListBuildBatchesForProject with its status filter and pages, DeleteBuildBatch, a project
+without buildBatchConfig refused, a batch resuming after kill -9, and a pipeline CodeBuild action
+with BatchEnabled (separate outputs and CombineArtifacts)."""
+import datetime
 import io
 import json
 import os
@@ -25,6 +27,15 @@ def make_role(gantry, name, trust=TRUST):
     iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
     return arn
+
+
+def seconds(value):
+    """A timestamp as boto3 (datetime) or a CLI (epoch number, or ISO 8601 text) gives it, in seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value).timestamp()
+    return value.timestamp()
 
 
 def spec(batch, commands):
@@ -61,6 +72,27 @@ class BatchCase(GantryTestCase):
     def build_phase(self, build, phase_type):
         return next(p for p in build["phases"] if p["phaseType"] == phase_type)
 
+    def cli_batch(self, cli, project, timeout=120):
+        """A batch through one aws CLI: start-build-batch, batch-get-build-batches until it is complete,
+        batch-get-builds of its groups' builds. Returns (batch, identifier → Build)."""
+        batch_id = self.gantry.aws(cli, "codebuild", "start-build-batch", "--project-name",
+                                   project)["buildBatch"]["id"]
+        batch = wait_for(lambda: next((b for b in self.gantry.aws(cli, "codebuild", "batch-get-build-batches", "--ids",
+                                                                  batch_id)["buildBatches"] if b["complete"]), None),
+                         timeout, f"batch {batch_id} to complete")
+        arns = {g["identifier"]: g["currentBuildSummary"]["arn"] for g in batch["buildGroups"]
+                if "currentBuildSummary" in g}
+        ids = [a.split(":build/", 1)[1] for a in arns.values()]
+        builds = {b["arn"]: b for b in self.gantry.aws(cli, "codebuild", "batch-get-builds", "--ids", *ids)["builds"]}
+        return batch, {k: builds[a] for k, a in arns.items()}
+
+    def assertRanInOrder(self, builds, edges):
+        """Each (before, after) pair: after's BUILD phase started when before's had ended."""
+        start = {k: seconds(self.build_phase(b, "BUILD")["startTime"]) for k, b in builds.items()}
+        end = {k: seconds(self.build_phase(b, "BUILD")["endTime"]) for k, b in builds.items()}
+        for before, after in edges:
+            self.assertLessEqual(end[before], start[after], f"{after} started before {before} ended")
+
 
 class BatchTypesTest(BatchCase):
     def test_graph_diamond_runs_in_dependency_order(self):
@@ -85,10 +117,8 @@ class BatchTypesTest(BatchCase):
         for identifier, build in builds.items():
             self.assertEqual(build["buildBatchArn"], batch["arn"])
             self.assertEqual(build["buildStatus"], "SUCCEEDED")
-        start = {k: self.build_phase(b, "BUILD")["startTime"] for k, b in builds.items()}
-        end = {k: self.build_phase(b, "BUILD")["endTime"] for k, b in builds.items()}
-        for before, after in [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")]:
-            self.assertLessEqual(end[before], start[after], f"{after} started before {before} ended")
+        diamond = [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")]
+        self.assertRanInOrder(builds, diamond)
         # Each build saw its identifier (and its own env) in CODEBUILD_BATCH_BUILD_IDENTIFIER.
         logs = self.gantry.boto3("logs")
         for identifier in ("a", "d"):
@@ -99,6 +129,39 @@ class BatchTypesTest(BatchCase):
         # The builds are ordinary builds of the project, listed with it.
         listed = self.codebuild.list_builds_for_project(projectName="diamond")["ids"]
         self.assertEqual(set(listed), {b["id"] for b in builds.values()})
+        # The same graph started and read through each CLI.
+        for number, (name, cli) in enumerate(self.clis(), start=2):
+            with self.subTest(cli=name):
+                batch, builds = self.cli_batch(cli, "diamond")
+                self.assertEqual(batch["buildBatchStatus"], "SUCCEEDED", batch)
+                self.assertEqual(batch["buildBatchNumber"], number)
+                self.assertEqual(set(builds), {"a", "b", "c", "d"})
+                self.assertEqual({b["buildStatus"] for b in builds.values()}, {"SUCCEEDED"})
+                self.assertRanInOrder(builds, diamond)
+
+    def test_debug_session_of_an_entry_is_recorded_but_not_started(self):
+        self.project("debug-entry", spec({"build-list": [{"identifier": "debugged", "debug-session": True},
+                                                         {"identifier": "plain"}]}, ["echo ran"]))
+        logs = self.gantry.boto3("logs")
+        for name, cli in self.clis():
+            with self.subTest(cli=name):
+                batch, builds = self.cli_batch(cli, "debug-entry")
+                self.assertEqual(batch["buildBatchStatus"], "SUCCEEDED", batch)
+                self.assertEqual(builds["debugged"]["debugSession"], {"sessionEnabled": True})
+                self.assertNotIn("debugSession", builds["plain"])
+                for identifier, build in builds.items():
+                    location = build["logs"]
+                    text = "".join(e["message"] for e in logs.get_log_events(
+                        logGroupName=location["groupName"], logStreamName=location["streamName"],
+                        startFromHead=True)["events"])
+                    self.assertIn("ran", text)
+                    self.assertEqual("Debug session not started: Gantry has no Session Manager" in text,
+                                     identifier == "debugged", text)
+        # StartBuildBatch's debugSessionEnabled asks it for every build of the batch.
+        batch = self.wait_batch(self.codebuild.start_build_batch(projectName="debug-entry",
+                                                                 debugSessionEnabled=True)["buildBatch"]["id"])
+        self.assertTrue(batch["debugSessionEnabled"])
+        self.assertEqual([b["debugSession"] for b in self.builds_of(batch).values()], [{"sessionEnabled": True}] * 2)
 
     def test_list_with_ignore_failure_and_a_failing_build(self):
         self.project("listing", spec({"build-list": [

@@ -1,5 +1,6 @@
 """CodeBuild's build cache through boto3 and both CLIs: a dependency directory a first build makes
-(`deps/stamp`, written only when missing) comes back in the next build of the project, with an S3
+(`deps/stamp`, written only when missing) comes back in the next builds of the project (started and
+read through boto3 and each CLI), with an S3
 cache (the archive is in the project's bucket, written as the service role) and with a LOCAL
 LOCAL_CUSTOM_CACHE; cache keys and fallback keys, and a dynamic key made by `codebuild-hash-files` that
 changes with the file it hashes; `action: restore` never saves and `action: save`
@@ -31,9 +32,10 @@ class CacheTest(CodeBuildCase):
         super().setUpClass()
         cls.s3.create_bucket(Bucket=BUCKET)
 
-    def build(self, project, **overrides):
-        """Runs a build to its end; returns (build, its STAMP, its log lines)."""
-        build = self.run_build(project, 120, **overrides)
+    def build(self, project, cli=None, **overrides):
+        """Runs a build to its end (through boto3, or start-build and batch-get-builds of one aws CLI);
+        returns (build, its STAMP, its log lines)."""
+        build = self.run_build_cli(cli, project, timeout=120) if cli else self.run_build(project, 120, **overrides)
         lines = self.log_lines(build)
         self.assertEqual(build["buildStatus"], "SUCCEEDED", "\n".join(lines))
         stamp = {v["name"]: v["value"] for v in build.get("exportedEnvironmentVariables", [])}["STAMP"]
@@ -58,6 +60,11 @@ class CacheTest(CodeBuildCase):
         self.assertEqual(second, first)
         self.assertLogged(lines, f"Restoring cache from s3://{BUCKET}/team/projects/s3-cached/cache.zip")
         self.assertLogged(lines, "Restored 2 cached file(s)")
+        for name, cli in self.clis():
+            with self.subTest(cli=name):
+                _, again, lines = self.build("s3-cached", cli=cli)
+                self.assertEqual(again, first)
+                self.assertLogged(lines, "Restored 2 cached file(s)")
 
     def test_local_custom_cache_and_invalidate_project_cache(self):
         self.project("local-cached", cached_spec(),
@@ -73,8 +80,9 @@ class CacheTest(CodeBuildCase):
                 _, cold, lines = self.build("local-cached")
                 self.assertNotEqual(cold, first)
                 self.assertLogged(lines, "Cache is not found")
-                _, warm, _ = self.build("local-cached")
+                _, warm, lines = self.build("local-cached", cli=cli)
                 self.assertEqual(warm, cold)
+                self.assertLogged(lines, "Restoring cache from ")
                 first = cold
 
     def test_invalidating_an_s3_cache(self):

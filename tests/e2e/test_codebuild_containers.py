@@ -1,8 +1,9 @@
 """CodeBuild builds in OCI containers (runc) through boto3 and the aws CLIs: a busybox image
-registered with `gantry image register` runs a project's build in a container that sees the image's
-files and not the machine's, reaches Gantry on 127.0.0.1 with the host's network and not with the
-project tag gantry:network=none; an image that is not registered fails PROVISIONING with a message
-that says how to register it. Needs root, runc and /bin/busybox (busybox-static)."""
+registered with `gantry image register` runs a project's build (started and read through boto3 and
+each CLI) in a container that sees the image's files and not the machine's, reaches Gantry on
+127.0.0.1 with the host's network and not with the project tag gantry:network=none; an image at a
+path overlayfs refuses (it holds ',') is copied instead; an image that is not registered fails
+PROVISIONING with a message that says how to register it. Needs root, runc and /bin/busybox (busybox-static)."""
 import hashlib
 import json
 import os
@@ -98,15 +99,39 @@ class ContainerBuildsTest(GantryTestCase):
             'echo "IMAGE_VAR=$IMAGE_VAR HOME=$HOME"',
             self.REACH,
         ])
-        build = self.run_build("in-busybox")
+        runs = [("boto3", self.run_build("in-busybox"))]
+        for name, cli in self.clis():
+            build_id = self.gantry.aws(cli, "codebuild", "start-build", "--project-name", "in-busybox")["build"]["id"]
+            runs.append((name, wait_for(lambda: next((b for b in self.gantry.aws(
+                cli, "codebuild", "batch-get-builds", "--ids", build_id)["builds"] if b["buildComplete"]), None),
+                120, f"build {build_id} to complete")))
+        for name, build in runs:
+            with self.subTest(client=name):
+                lines = self.log_lines(build)
+                self.assertEqual(build["buildStatus"], "SUCCEEDED", lines)
+                self.assertTrue(any(line.endswith(f"Running image {IMAGE} in a container (runc)") for line in lines),
+                                lines)
+                self.assertIn(MARKER, lines)
+                self.assertIn("host file absent", lines)
+                self.assertNotIn("host file visible", lines)
+                self.assertIn("IMAGE_VAR=from-the-image HOME=/root", lines)
+                self.assertIn("gantry reached", lines)
+
+    def test_an_image_overlayfs_refuses_is_copied(self):
+        rootfs = os.path.join(self.image_dir, "rootfs,copied")
+        shutil.copytree(os.path.join(self.image_dir, "rootfs"), rootfs, symlinks=True)
+        subprocess.run([GANTRY, "image", "register", "gantry-test/copied:1", rootfs, "--env", "PATH=/bin",
+                        "--state-dir", self.gantry.state_dir], check=True, capture_output=True, timeout=60)
+        self.project("copied", ["cat /etc/gantry-image-marker", "echo written > /etc/by-build", "cat /etc/by-build"],
+                     image="gantry-test/copied:1")
+        build = self.run_build("copied")
         lines = self.log_lines(build)
         self.assertEqual(build["buildStatus"], "SUCCEEDED", lines)
-        self.assertTrue(any(line.endswith(f"Running image {IMAGE} in a container (runc)") for line in lines), lines)
+        self.assertTrue(any(f"root file system: a copy of {rootfs} (overlay mount refused: the path holds ',' or ':')"
+                            in line for line in lines), lines)
         self.assertIn(MARKER, lines)
-        self.assertIn("host file absent", lines)
-        self.assertNotIn("host file visible", lines)
-        self.assertIn("IMAGE_VAR=from-the-image HOME=/root", lines)
-        self.assertIn("gantry reached", lines)
+        self.assertIn("written", lines)
+        self.assertFalse(os.path.exists(os.path.join(rootfs, "etc", "by-build")))
 
     def test_network_none_does_not_reach_gantry(self):
         self.project("no-network", [self.REACH], tags=[{"key": "gantry:network", "value": "none"}])

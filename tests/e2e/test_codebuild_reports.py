@@ -2,9 +2,10 @@
 name real report files (pytest's JUnit XML and coverage.py's Cobertura XML from tests/data/reports)
 creates the report groups "<project>-<name>" as its service role and one report in each, plus one in
 a report group named by ARN; the reports' summaries, test cases (filtered by status and keyword),
-code coverage rows, the group trend, the build's reportArns and log lines; a role that may not create
-report groups gets no report; DeleteReportGroup refuses a group with reports unless deleteReports;
-a build that CodePipeline starts (S3 source action, CODEPIPELINE project) reports too."""
+code coverage rows, the group trend, the build's reportArns and log lines; a build whose BUILD phase
+fails still reports; a role that may not create report groups gets no report; DeleteReportGroup
+refuses a group with reports unless deleteReports; a build that CodePipeline starts (S3 source
+action, CODEPIPELINE project) reports too."""
 import io
 import json
 import os
@@ -130,6 +131,24 @@ class ReportsTest(CodeBuildCase):
         self.assertIn(self.codebuild.list_reports_for_report_group(reportGroupArn=coverage_group)["reports"][0],
                       by_status)
         self.assertNotIn(shared_reports[0], by_status)
+
+    def test_a_failed_build_phase_still_reports(self):
+        spec = buildspec({"build": {"commands": ["cp results/pytest.xml TEST-late.xml", "exit 1"]}},
+                         reports={"unit": {"files": ["TEST-*.xml"], "file-format": "JUNITXML"}})
+        build = self.run_project("failing", spec, {"results/pytest.xml": sample("junitxml", "pytest.xml")})
+        self.assertEqual(build["buildStatus"], "FAILED")
+        self.assertEqual(self.phase(build, "BUILD")["phaseStatus"], "FAILED")
+        self.assertEqual(len(build["reportArns"]), 1, build.get("reportArns"))
+        for name, cli in self.clis():
+            with self.subTest(cli=name):
+                report = self.gantry.aws(cli, "codebuild", "batch-get-reports", "--report-arns",
+                                         build["reportArns"][0])["reports"][0]
+                self.assertEqual(report["reportGroupArn"], f"{ARN_PREFIX}:report-group/failing-unit")
+                self.assertEqual(report["status"], "FAILED")
+                self.assertEqual(report["testSummary"]["total"], 8)
+                failed = self.gantry.aws(cli, "codebuild", "describe-test-cases", "--report-arn",
+                                         build["reportArns"][0], "--filter", "status=FAILED")["testCases"]
+                self.assertEqual([c["name"] for c in failed], ["test_wrong_expectation"])
 
     def test_delete_report_group_rules(self):
         spec = buildspec({"build": {"commands": ["true"]}},

@@ -28,6 +28,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
 
 namespace fs = std::filesystem;
 
@@ -91,7 +92,10 @@ class FakeHooks : public BuildHooks {
     return Status::Ok();
   }
   void UploadReports(const std::vector<SelectedReport>& reports) override {
-    for (const SelectedReport& report : reports) report_groups.push_back(report.spec->group);
+    for (const SelectedReport& report : reports) {
+      report_groups.push_back(report.spec->group);
+      for (const ArtifactFile& file : report.files) report_files[report.spec->group].push_back(file.path);
+    }
   }
   // "key|fallback|fallback...".
   static std::string CacheKeys(const CacheSpec& spec) {
@@ -143,6 +147,7 @@ class FakeHooks : public BuildHooks {
   std::vector<std::string> uploaded_names;
   std::vector<std::string> uploaded_identifiers;
   std::vector<std::string> restored_cache_keys, saved_cache_keys, report_groups;
+  std::map<std::string, std::vector<std::string>> report_files;  // group → the selected files' paths
   std::vector<std::string> phase_events;
   std::vector<std::string> lines;
 };
@@ -867,6 +872,30 @@ reports:
   EXPECT_EQ(ReadText(fs::path(outcome.work_dir) / "src/built-hash"), hash({{"lock.txt", "v2\n"}}) + "\n");
   EXPECT_THAT(hooks_.report_groups, ElementsAre("unit-tests"));
   EXPECT_THAT(hooks_.Messages(), Contains("Report $NOT_SET: no report is made, its name expands to nothing"));
+}
+
+TEST_F(BuildRunnerTest, ReportDiscardPathsPassesBaseNames) {
+  BuildOutcome outcome = Run(R"y(version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p out/unit/a out/unit/b
+      - echo '<testsuite/>' > out/unit/a/TEST-one.xml
+      - echo '<testsuite/>' > out/unit/b/TEST-two.xml
+reports:
+  flat:
+    files:
+      - '**/TEST-*.xml'
+    base-directory: out
+    discard-paths: yes
+  kept:
+    files:
+      - '**/TEST-*.xml'
+    base-directory: out
+)y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.Messages());
+  EXPECT_THAT(hooks_.report_files["flat"], UnorderedElementsAre("TEST-one.xml", "TEST-two.xml"));
+  EXPECT_THAT(hooks_.report_files["kept"], UnorderedElementsAre("unit/a/TEST-one.xml", "unit/b/TEST-two.xml"));
 }
 
 TEST_F(BuildRunnerTest, NoMatchingArtifactFilesFailUploadArtifacts) {

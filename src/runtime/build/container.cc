@@ -338,7 +338,7 @@ void RemoveStaleContainers(const std::string& runc, const std::string& runc_root
     if (type != "overlay") continue;
     if (point.size() <= suffix.size() || point.compare(point.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
     std::string bundle = point.substr(0, point.size() - std::string("/rootfs").size());
-    if (Abandoned(bundle, work_root)) bundles.push_back(bundle);
+    if (!work_root.empty() && IsUnder(bundle, work_root) && Abandoned(bundle, work_root)) bundles.push_back(bundle);
   }
   for (const std::string& bundle : bundles) ReleaseBundle(bundle);
   if (lock >= 0) close(lock);

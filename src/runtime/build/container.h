@@ -79,9 +79,8 @@ std::string FindRunc();
 // named gantry-* in runc_root whose bundle is gone or whose bundle lock is not held (their build's
 // Gantry died): `runc delete --force`; a container directory without state.json only when older
 // than min_age (runc makes the directory before it writes the state: younger, it may be starting).
-// Overlays at */container/rootfs whose bundle lock is not held: unmounted and the bundle removed.
-// Under work_root (this Gantry's build trees, "" = none), a bundle whose lock file is gone counts
-// as abandoned too. Serialized by a mutex and by an flock on the runc root directory.
+// Overlays at <work_root>/*/container/rootfs (this Gantry's build trees; another Gantry's are its
+// own to clean) whose bundle lock is not held or gone: unmounted and the bundle removed. Serialized by a mutex and by an flock on the runc root directory.
 void RemoveStaleContainers(const std::string& runc, const std::string& runc_root, const std::string& work_root,
                            std::chrono::seconds min_age = std::chrono::seconds(60));
 // Lazily unmounts every mount point below dir (not dir itself), deepest first. Returns whether

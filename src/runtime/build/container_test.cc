@@ -236,12 +236,13 @@ TEST(StaleContainersTest, AbandonedOverlaysAreRemovedAndLiveOnesKept) {
     EXPECT_TRUE(made.ok()) << made.status().ToString();
     return spec.bundle;
   };
-  std::string abandoned = make("dead-build");
-  std::string live = make("live-build");
-  // A killed Gantry's build tree whose lock file went first (an interrupted delete): under the work
-  // root that is abandoned too; elsewhere (not this Gantry's) it is left alone.
+  std::string abandoned = make("work/dead-build");
+  std::string live = make("work/live-build");
+  // A killed Gantry's build tree whose lock file went first (an interrupted delete) is abandoned
+  // too. Trees outside the work root are another Gantry's: left alone, locked or not.
   std::string unlocked = make("work/unlocked-build");
   std::string foreign = make("foreign-build");
+  std::string foreign_dead = make("foreign-dead-build");
   fs::remove(fs::path(unlocked) / "lock");
   fs::remove(fs::path(foreign) / "lock");
   int lock = open((live + "/lock").c_str(), O_RDWR | O_CLOEXEC);
@@ -265,12 +266,14 @@ TEST(StaleContainersTest, AbandonedOverlaysAreRemovedAndLiveOnesKept) {
   EXPECT_FALSE(fs::exists(abandoned));
   EXPECT_FALSE(fs::exists(unlocked));
   EXPECT_THAT(ReadText("/proc/self/mountinfo"), HasSubstr(foreign + "/rootfs"));
+  EXPECT_THAT(ReadText("/proc/self/mountinfo"), HasSubstr(foreign_dead + "/rootfs"));
   EXPECT_THAT(ReadText("/proc/self/mountinfo"), HasSubstr(live + "/rootfs"));
   EXPECT_TRUE(fs::exists(fs::path(live) / "rootfs/etc/marker"));
 
   close(lock);
   ReleaseBundle(live);
   ReleaseBundle(foreign);
+  ReleaseBundle(foreign_dead);
   EXPECT_THAT(ReadText("/proc/self/mountinfo"), Not(HasSubstr(live + "/rootfs")));
   fs::remove_all(root);
 }
@@ -453,6 +456,31 @@ artifacts:
   EXPECT_EQ(hooks_.cache_view, "image marker 7f3a\n") << "the cache hook reads the container's root";
   // The build wrote into its own overlay, not into the shared image.
   EXPECT_FALSE(fs::exists(root_ / "image/etc/written-by-build"));
+}
+
+TEST_F(ContainerBuildTest, AnImageOverlayRefusesIsCopied) {
+  // Overlay options are split at ',': an image whose path holds one gets a copy as its root.
+  fs::path rootfs = root_ / "image,copied";
+  fs::rename(root_ / "image", rootfs);
+  request_.container->rootfs = rootfs.string();
+  BuildOutcome outcome = Run(R"Y(version: 0.2
+env:
+  shell: /bin/sh
+phases:
+  build:
+    commands:
+      - cat /etc/gantry-image-marker
+      - echo "from the build" > /etc/written-by-build
+      - cat /etc/written-by-build
+)Y");
+  EXPECT_EQ(outcome.status, BuildStatus::kSucceeded) << ::testing::PrintToString(hooks_.contexts);
+  EXPECT_THAT(hooks_.lines, Contains(HasSubstr("root file system: a copy of " + rootfs.string() +
+                                               " (overlay mount refused: the path holds ',' or ':')")));
+  EXPECT_THAT(hooks_.lines, Not(Contains(HasSubstr("root file system: overlay"))));
+  EXPECT_TRUE(hooks_.Saw("image marker 7f3a"));
+  EXPECT_TRUE(hooks_.Saw("from the build"));
+  // The build wrote into its copy, not into the image.
+  EXPECT_FALSE(fs::exists(rootfs / "etc/written-by-build"));
 }
 
 TEST_F(ContainerBuildTest, ExitReplacesTheShellAndFailuresCarryTheExitStatus) {

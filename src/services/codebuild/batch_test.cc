@@ -89,6 +89,46 @@ batch:
   EXPECT_EQ(groups[5].variables[0].second, "z");
 }
 
+TEST(BatchExpand, MatrixImagesAndComputeTypesAreDimensionsToo) {
+  auto groups = Expand(R"(version: 0.2
+batch:
+  build-matrix:
+    dynamic:
+      env:
+        image: [my/image:1, my/image:2]
+        compute-type: [BUILD_GENERAL1_SMALL, BUILD_GENERAL1_LARGE]
+)");
+  ASSERT_EQ(groups.size(), 4u);
+  std::vector<std::pair<std::string, std::string>> combos;
+  for (const BatchGroup& g : groups) combos.emplace_back(g.image, g.compute_type);
+  EXPECT_EQ(combos, (std::vector<std::pair<std::string, std::string>>{{"my/image:1", "BUILD_GENERAL1_SMALL"},
+                                                                      {"my/image:1", "BUILD_GENERAL1_LARGE"},
+                                                                      {"my/image:2", "BUILD_GENERAL1_SMALL"},
+                                                                      {"my/image:2", "BUILD_GENERAL1_LARGE"}}));
+  // Each build of the batch gets its combination as its environment.
+  Document settings = {{"environment", {{"computeType", "BUILD_GENERAL1_MEDIUM"}, {"image", "project/image:0"}}}};
+  Document last = GroupSettings(settings, GroupFromDocument(GroupToDocument(groups[3])));
+  EXPECT_EQ(last["environment"]["image"], "my/image:2");
+  EXPECT_EQ(last["environment"]["computeType"], "BUILD_GENERAL1_LARGE");
+}
+
+TEST(BatchExpand, DebugSessionIsRecordedOnTheGroupsBuild) {
+  auto groups = Expand(R"(version: 0.2
+batch:
+  build-list:
+    - identifier: debugged
+      debug-session: true
+    - identifier: plain
+)");
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_TRUE(groups[0].debug_session);
+  EXPECT_FALSE(groups[1].debug_session);
+  Document settings = {{"environment", Document::object()}};
+  Document debugged = GroupSettings(settings, GroupFromDocument(GroupToDocument(groups[0])));
+  EXPECT_EQ(debugged["debugSession"], (Document{{"sessionEnabled", true}}));
+  EXPECT_FALSE(GroupSettings(settings, groups[1]).contains("debugSession"));
+}
+
 TEST(BatchExpand, FanoutIsRefusedSayingWhy) {
   auto spec = runtime::ParseBuildspec("version: 0.2\nbatch:\n  build-fanout:\n    parallelism: 3\n", "buildspec.yml");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();

@@ -159,6 +159,12 @@ void BuildSession::Run(BuildEngine& engine) {
                                               "host sandbox (`gantry image build-standard --name " + request_.image +
                                               "` registers a container image for it)"));
     }
+    // debugSession.sessionEnabled stays as asked (StartBuild, StartBuildBatch, a batch's debug-session).
+    if (record_["Build"].value("debugSession", Document::object()).value("sessionEnabled", false)) {
+      log_->Append(runtime::ContainerLine(deps_.clock->Now(),
+                                          "Debug session not started: Gantry has no Session Manager, so the build "
+                                          "runs without a session to connect to"));
+    }
     runtime::BuildOutcome outcome = engine.Run(request_, *this);
     engine_ = nullptr;
     log_->Close();
