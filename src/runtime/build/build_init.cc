@@ -18,13 +18,7 @@ using namespace gantry::runtime::supervisor;  // NOLINT: a one-file program
 int main() {
   setsid();
   ResetSignals(true);
-  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null_fd >= 0) {
-    dup2(null_fd, 0);
-    dup2(null_fd, 1);
-    dup2(null_fd, 2);
-    close(null_fd);
-  }
+  StdioToDevNull();
   if (fcntl(kSocketFd, F_SETFD, FD_CLOEXEC) != 0 || fcntl(kOutputFd, F_SETFD, FD_CLOEXEC) != 0) return 2;
   close_range(kOutputFd + 1, ~0U, 0);
   sigset_t chld;

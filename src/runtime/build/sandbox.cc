@@ -79,13 +79,7 @@ int RunSupervisor(void* arg) {
   int first_free = shell_copy >= 0 ? kFirstShellFd + 1 : kFirstShellFd;
   for (size_t i = 0; i < cgroup_count; ++i) cgroup_fds[i] = dup3(cgroup_fds[i], first_free + static_cast<int>(i), O_CLOEXEC);
   close_range(first_free + static_cast<int>(cgroup_count), ~0U, 0);
-  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null_fd >= 0) {
-    dup2(null_fd, 0);
-    dup2(null_fd, 1);
-    dup2(null_fd, 2);
-    close(null_fd);
-  }
+  StdioToDevNull();
 
   Message ready;
   ready.kind = kReady;
@@ -357,6 +351,29 @@ void CgroupGroups::Remove() {
 // ---- HostSandbox ----
 
 namespace {
+
+// A spawn request to the supervisor with the shell's stdin descriptor (SCM_RIGHTS); what sendmsg
+// returned (retried on EINTR).
+ssize_t SendSpawnRequest(int socket, const SpawnRequest& request, int stdin_fd) {
+  char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof(control));
+  struct iovec iov = {const_cast<SpawnRequest*>(&request), sizeof(request)};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &stdin_fd, sizeof(int));
+  ssize_t sent;
+  while ((sent = sendmsg(socket, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  return sent;
+}
 
 Status FillRequest(const ShellLaunch& launch, SpawnRequest& request) {
   memset(&request, 0, sizeof(request));
@@ -654,21 +671,7 @@ StatusOr<std::unique_ptr<HostSandbox>> HostSandbox::StartContainer(const Contain
   int shell_sockets[2] = {-1, -1};
   if (first_shell && FillRequest(*first_shell, first_request).ok() &&
       socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, shell_sockets) == 0) {
-    char control[CMSG_SPACE(sizeof(int))];
-    memset(control, 0, sizeof(control));
-    struct iovec iov = {&first_request, sizeof(first_request)};
-    struct msghdr msg;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &shell_sockets[1], sizeof(int));
-    if (sendmsg(sv[0], &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(first_request))) {
+    if (SendSpawnRequest(sv[0], first_request, shell_sockets[1]) == static_cast<ssize_t>(sizeof(first_request))) {
       sandbox->first_shell_ = first_shell;
       sandbox->first_shell_control_ = shell_sockets[0];
     } else {
@@ -834,23 +837,7 @@ StatusOr<pid_t> HostSandbox::Spawn(const ShellLaunch& launch, int stdin_fd) {
     close(stdin_fd);
     return filled;
   }
-  char control[CMSG_SPACE(sizeof(int))];
-  memset(control, 0, sizeof(control));
-  struct iovec iov = {&request, sizeof(request)};
-  struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &stdin_fd, sizeof(int));
-  ssize_t sent;
-  while ((sent = sendmsg(socket_, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-  }
+  ssize_t sent = SendSpawnRequest(socket_, request, stdin_fd);
   int send_errno = errno;
   close(stdin_fd);
   if (sent != static_cast<ssize_t>(sizeof(request))) {

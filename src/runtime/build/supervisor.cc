@@ -21,6 +21,16 @@ void SendMessage(int fd, const Message& m) {
   }
 }
 
+void StdioToDevNull() {
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd >= 0) {
+    dup2(null_fd, 0);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    close(null_fd);
+  }
+}
+
 void ResetSignals(bool ignore_termination) {
   struct sigaction action;
   memset(&action, 0, sizeof(action));

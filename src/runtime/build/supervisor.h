@@ -61,6 +61,8 @@ void SendMessage(int fd, const Message& m);
 // Default dispositions and an empty mask; with ignore_termination SIGTERM, SIGINT, SIGHUP, SIGPIPE
 // and SIGQUIT are ignored (the supervisor outlives its shells).
 void ResetSignals(bool ignore_termination);
+// Makes fds 0, 1 and 2 /dev/null (the supervisor's own output goes nowhere).
+void StdioToDevNull();
 
 // Serves spawn requests on kSocketFd until the peer closes it (then exits 0), starting first_shell
 // (stdin kFirstShellFd) first when given; reports each shell's exit. SIGCHLD must be blocked and
