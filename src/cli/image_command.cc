@@ -191,7 +191,8 @@ int BuildStandard(runtime::ImageStore& store, const ImageArgs& a) {
     return Fail(Status::PermissionDenied("build-standard runs debootstrap, which needs root; run it as root with the "
                                          "same --state-dir (" + a.state_dir + ")"));
   }
-  auto staging = store.CreateStagingDir(name);
+  runtime::ImageLease staging_hold;  // until the tree is adopted
+  auto staging = store.CreateStagingDir(name, &staging_hold);
   if (!staging.ok()) return Fail(staging.status());
   auto started = std::chrono::steady_clock::now();
   std::cout << "gantry image: building " << name << " from Debian " << suite << " (" << mirror << ") in " << *staging

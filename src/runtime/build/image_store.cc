@@ -562,6 +562,31 @@ std::optional<fs::path> ImageStore::TreeOf(const std::string& rootfs) const {
   return std::nullopt;  // not the store's: a directory the user registered where it is
 }
 
+namespace {
+
+// The tree whose lock guards temp, a directory being filled beside its place: unpacked/<digest>
+// for unpacked/<digest>.<id>.tmp (the unpack holds it shared), rootfs/<name>.<id> for
+// rootfs/<name>.<id>.tmp (build-standard holds it shared while staging).
+fs::path GuardOf(const fs::path& temp) {
+  fs::path tree = temp.parent_path() / temp.stem();
+  return temp.parent_path().filename() == "unpacked" ? tree.parent_path() / tree.stem() : tree;
+}
+
+// Removes temp when nothing fills it any more (its guard's lock is free), with the guard's lock
+// file when the guard tree does not exist. An error only when temp could not be removed.
+Status RemoveAbandoned(const fs::path& temp) {
+  fs::path guard = GuardOf(temp);
+  int fd = LockTree(guard, LOCK_EX | LOCK_NB);
+  if (fd < 0) return Status::Ok();  // in progress
+  Status removed = RemoveTree(temp);
+  std::error_code ec;
+  if (!fs::exists(guard, ec)) ::unlink(LockFileOf(guard).c_str());
+  ::close(fd);
+  return removed;
+}
+
+}  // namespace
+
 void ImageStore::CollectGarbage() const {
   std::error_code ec;
   std::vector<fs::path> trees;
@@ -569,7 +594,10 @@ void ImageStore::CollectGarbage() const {
   for (const char* kind : {"unpacked", "rootfs"}) {
     for (const auto& entry : fs::directory_iterator(fs::path(dir_) / kind, ec)) {
       std::string file = entry.path().filename().string();
-      if (file.ends_with(".tmp")) continue;  // an unpack or build-standard in progress (or killed)
+      if (file.ends_with(".tmp")) {  // an unpack or build-standard in progress, or killed
+        if (entry.is_directory(ec)) (void)RemoveAbandoned(entry.path());
+        continue;
+      }
       if (file.ends_with(".lock")) {
         locks.push_back(entry.path());
       } else if (entry.is_directory(ec)) {
@@ -603,7 +631,7 @@ void ImageStore::CollectGarbage() const {
   }
 }
 
-StatusOr<std::string> ImageStore::CreateStagingDir(std::string_view name) {
+StatusOr<std::string> ImageStore::CreateStagingDir(std::string_view name, ImageLease* hold) {
   GANTRY_RETURN_IF_ERROR(ValidateImageName(name));
   fs::path trees = fs::path(dir_) / "rootfs";
   std::error_code ec;
@@ -614,11 +642,15 @@ StatusOr<std::string> ImageStore::CreateStagingDir(std::string_view name) {
     std::string file = entry.path().filename().string();
     if (file.rfind(prefix, 0) == 0 && file.size() > 4 && file.ends_with(".tmp") &&
         file.find('.', prefix.size()) == file.size() - 4) {
-      GANTRY_RETURN_IF_ERROR(RemoveTree(entry.path()));
+      GANTRY_RETURN_IF_ERROR(RemoveAbandoned(entry.path()));
     }
   }
   fs::path staging = trees / (prefix + RandomIdSource::Instance()->Hex(12) + ".tmp");
+  ImageLease held;
+  held.fd_ = LockTree(GuardOf(staging), LOCK_SH);
+  if (held.fd_ < 0) return Status::Internal("cannot lock " + LockFileOf(GuardOf(staging)).string() + ": " + ErrnoText(errno));
   if (::mkdir(staging.c_str(), 0755) != 0) return Status::Internal("cannot create " + staging.string() + ": " + ErrnoText(errno));
+  *hold = std::move(held);
   return staging.string();
 }
 

@@ -76,9 +76,11 @@ class ImageStore {
 
   // For trees made for the store (gantry image build-standard): a new empty directory under
   // rootfs/ to build the tree of name in, then AdoptRootfs moves the finished tree to its place
-  // and registers it as RegisterRootfs does. A staging directory of name left by a killed earlier
-  // build is removed by CreateStagingDir (unless something is mounted in it).
-  StatusOr<std::string> CreateStagingDir(std::string_view name);
+  // and registers it as RegisterRootfs does. hold keeps the staging directory from collection
+  // until released (after AdoptRootfs). A staging directory left by a killed earlier build (its
+  // hold gone) is removed by CreateStagingDir of the same name and by CollectGarbage (unless
+  // something is mounted in it).
+  StatusOr<std::string> CreateStagingDir(std::string_view name, ImageLease* hold);
   Status AdoptRootfs(std::string_view name, const std::string& staging_dir, const std::vector<std::string>& env = {});
 
   const std::string& dir() const { return dir_; }

@@ -1,6 +1,8 @@
 #include "runtime/build/image_store.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,10 +195,12 @@ TEST_F(ImageStoreTest, ResolveSaysWhenTheRootfsIsGone) {
 }
 
 TEST_F(ImageStoreTest, StagedTreesAreAdoptedReplacedAndCollected) {
-  auto staging = store_->CreateStagingDir("std:1");
+  ImageLease hold;
+  auto staging = store_->CreateStagingDir("std:1", &hold);
   ASSERT_TRUE(staging.ok()) << staging.status().message();
   WriteExecutable(fs::path(*staging) / "bin/bash");
   ASSERT_TRUE(store_->AdoptRootfs("std:1", *staging, {"LANG=C.UTF-8"}).ok());
+  hold = ImageLease();
   EXPECT_FALSE(fs::exists(*staging));
   auto first = store_->Resolve("std:1");
   ASSERT_TRUE(first.ok());
@@ -204,15 +208,18 @@ TEST_F(ImageStoreTest, StagedTreesAreAdoptedReplacedAndCollected) {
   EXPECT_THAT(first->env, ElementsAre(kDefaultPath, "LANG=C.UTF-8"));
 
   // A staging directory left by a killed build goes at the next one.
-  auto killed = store_->CreateStagingDir("std:1");
+  ImageLease killed_hold;
+  auto killed = store_->CreateStagingDir("std:1", &killed_hold);
   ASSERT_TRUE(killed.ok());
-  auto second_staging = store_->CreateStagingDir("std:1");
+  killed_hold = ImageLease();
+  auto second_staging = store_->CreateStagingDir("std:1", &hold);
   ASSERT_TRUE(second_staging.ok());
   EXPECT_FALSE(fs::exists(*killed));
   WriteExecutable(fs::path(*second_staging) / "bin/sh");
   // Another name on the first tree keeps it alive when std:1 moves on.
   ASSERT_TRUE(store_->RegisterRootfs("alias", first->rootfs).ok());
   ASSERT_TRUE(store_->AdoptRootfs("std:1", *second_staging).ok());
+  hold = ImageLease();
   auto second = store_->Resolve("std:1");
   ASSERT_TRUE(second.ok());
   EXPECT_NE(second->rootfs, first->rootfs);
@@ -223,27 +230,31 @@ TEST_F(ImageStoreTest, StagedTreesAreAdoptedReplacedAndCollected) {
   EXPECT_FALSE(fs::exists(second->rootfs));
 
   // A tree without a shell is not registered and not kept.
-  auto shell_less = store_->CreateStagingDir("std:1");
+  auto shell_less = store_->CreateStagingDir("std:1", &hold);
   ASSERT_TRUE(shell_less.ok());
   EXPECT_EQ(store_->AdoptRootfs("std:1", *shell_less).code(), StatusCode::kInvalidArgument);
+  hold = ImageLease();
   EXPECT_TRUE(fs::is_empty(root_ / "images/rootfs"));
   EXPECT_EQ(store_->AdoptRootfs("std:1", (root_ / "a").string()).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(ImageStoreTest, ATreeABuildHoldsOutlivesItsNameUntilReleased) {
-  auto staging = store_->CreateStagingDir("std:1");
+  ImageLease hold;
+  auto staging = store_->CreateStagingDir("std:1", &hold);
   ASSERT_TRUE(staging.ok());
   WriteExecutable(fs::path(*staging) / "bin/bash");
   ASSERT_TRUE(store_->AdoptRootfs("std:1", *staging).ok());
+  hold = ImageLease();
   ImageLease lease;
   auto image = store_->Resolve("std:1", &lease);
   ASSERT_TRUE(image.ok()) << image.status().message();
 
   // Replaced under a running build: the build's tree stays.
-  auto next = store_->CreateStagingDir("std:1");
+  auto next = store_->CreateStagingDir("std:1", &hold);
   ASSERT_TRUE(next.ok());
   WriteExecutable(fs::path(*next) / "bin/bash");
   ASSERT_TRUE(store_->AdoptRootfs("std:1", *next).ok());
+  hold = ImageLease();
   EXPECT_TRUE(fs::exists(fs::path(image->rootfs) / "bin/bash"));
   // Removed: still there while held, even through another collection.
   auto replaced = store_->Resolve("std:1");
@@ -258,6 +269,34 @@ TEST_F(ImageStoreTest, ATreeABuildHoldsOutlivesItsNameUntilReleased) {
   store_->CollectGarbage();
   EXPECT_FALSE(fs::exists(image->rootfs));
   EXPECT_TRUE(fs::is_empty(root_ / "images/rootfs"));
+}
+
+TEST_F(ImageStoreTest, CollectsTemporariesNothingFills) {
+  // A staging directory stays while its build holds it, and goes once the build is gone.
+  ImageLease hold;
+  auto staging = store_->CreateStagingDir("std:1", &hold);
+  ASSERT_TRUE(staging.ok()) << staging.status().message();
+  store_->CollectGarbage();
+  EXPECT_TRUE(fs::exists(*staging));
+  hold = ImageLease();
+  store_->CollectGarbage();
+  EXPECT_FALSE(fs::exists(*staging));
+  EXPECT_TRUE(fs::is_empty(root_ / "images/rootfs"));
+
+  // An unpack's temporary tree: kept while the unpack holds its digest's lock (shared), removed
+  // after it was killed.
+  fs::path unpacked = root_ / "images/unpacked";
+  fs::path temp = unpacked / "sha256-abc.0123456789ab.tmp";
+  fs::create_directories(temp / "rootfs");
+  int unpack = ::open((unpacked / "sha256-abc.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(unpack, 0);
+  ASSERT_EQ(::flock(unpack, LOCK_SH), 0);
+  store_->CollectGarbage();
+  EXPECT_TRUE(fs::exists(temp));
+  ::close(unpack);
+  store_->CollectGarbage();
+  EXPECT_FALSE(fs::exists(temp));
+  EXPECT_TRUE(fs::is_empty(unpacked));
 }
 
 TEST_F(ImageStoreTest, RefusesLayoutsItCannotReadSafely) {

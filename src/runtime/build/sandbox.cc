@@ -197,6 +197,18 @@ bool ProcessGone(pid_t pid) {
   return close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] == 'Z';
 }
 
+// The parent of pid from /proc/<pid>/stat (field 4); 0 when the process is gone.
+pid_t ParentOf(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close_paren + 1));
+  std::string state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
 }  // namespace
 
 // ---- CgroupGroups ----
@@ -739,6 +751,13 @@ StatusOr<std::unique_ptr<HostSandbox>> HostSandbox::StartContainer(const Contain
   // runc reaps the init, not Gantry: signals go through a pidfd, so that a pid reused after the
   // init's death is never signalled. Taken while the init is known to live (it just spoke).
   sandbox->init_pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, init, 0));
+  // runc starts the init as its child (and reaps it): another parent means the init died and its
+  // pid was reused before the pidfd was taken.
+  if (sandbox->init_pidfd_ >= 0 && ParentOf(init) != runc) {
+    close(sandbox->init_pidfd_);
+    sandbox->init_pidfd_ = -1;
+    errno = ESRCH;
+  }
   if (sandbox->init_pidfd_ < 0) {
     int err = errno;
     sandbox->init_ = 0;  // Destroy ends runc's descendants, the init among them

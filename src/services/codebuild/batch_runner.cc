@@ -139,7 +139,8 @@ int BatchRunner::Pass() {
     std::string scope = entry.doc.value("Scope", ""), id = entry.doc.value("Id", "");
     Step(scope, id, entry.key);
     auto after = deps_.store->Get(kBatchTable, scope, id);
-    if (after.ok() && *after && !IsBatchComplete((*after)->doc)) {
+    // Kept in flight when the read fails, so that its running task is not stopped over a store error.
+    if (!after.ok() || (*after && !IsBatchComplete((*after)->doc))) {
       ++left;
       in_flight.insert(id);
     }

@@ -6,7 +6,9 @@
 // LOCAL_CUSTOM_CACHE (a directory on this machine under Gantry's state directory). Trouble with a
 // cache (a denied S3 call, a damaged archive) is logged and the build goes on without it; only a
 // buildspec cache path that leaves its directory fails the build (DOWNLOAD_SOURCE).
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -144,7 +146,14 @@ class LocalBackend final : public CacheBackend {
     // Written beside the entry and renamed over it, so that a build restoring at the same time
     // reads the old archive or the new one.
     fs::path temp = target.parent_path() / ("." + target.filename().string() + "." + suffix_);
+    RemoveStaleTemporaries(target.parent_path());
     fs::copy_file(file, temp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) {
+      // Flushed before the rename, so that a crash never leaves a renamed but empty entry.
+      int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || ::fsync(fd) != 0) ec = std::error_code(errno, std::generic_category());
+      if (fd >= 0) ::close(fd);
+    }
     if (!ec) fs::rename(temp, target, ec);
     if (ec) {
       std::error_code ignored;
@@ -152,6 +161,20 @@ class LocalBackend final : public CacheBackend {
       return Status::Internal("cannot write " + target.string() + ": " + ec.message());
     }
     return Status::Ok();
+  }
+
+  // Removes the temporaries of saves that a crash interrupted: dot-files in dir older than an
+  // hour, far longer than a save takes.
+  static void RemoveStaleTemporaries(const fs::path& dir) {
+    std::error_code ec;
+    auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename();
+      std::error_code ignored;
+      if (name.empty() || name.front() != '.' || !entry.is_regular_file(ignored)) continue;
+      auto modified = entry.last_write_time(ignored);
+      if (!ignored && modified < cutoff) fs::remove(entry.path(), ignored);
+    }
   }
 
  private:
