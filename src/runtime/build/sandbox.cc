@@ -190,23 +190,26 @@ bool ChildrenFilesExist() {
   return exist;
 }
 
-bool ProcessGone(pid_t pid) {
+// Fields 3 and 4 of /proc/<pid>/stat, read after the command name (which may hold ')'); nullopt
+// when the process is gone.
+struct ProcStat {
+  char state = '?';
+  pid_t ppid = 0;
+};
+std::optional<ProcStat> ReadProcStat(pid_t pid) {
   std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  if (stat.empty()) return true;
+  if (stat.empty()) return std::nullopt;
+  ProcStat out;
   size_t close_paren = stat.rfind(')');
-  return close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] == 'Z';
+  if (close_paren == std::string::npos) return out;
+  std::istringstream rest(stat.substr(close_paren + 1));
+  rest >> out.state >> out.ppid;
+  return out;
 }
 
-// The parent of pid from /proc/<pid>/stat (field 4); 0 when the process is gone.
-pid_t ParentOf(pid_t pid) {
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close_paren = stat.rfind(')');
-  if (close_paren == std::string::npos) return 0;
-  std::istringstream rest(stat.substr(close_paren + 1));
-  std::string state;
-  pid_t ppid = 0;
-  rest >> state >> ppid;
-  return ppid;
+bool ProcessGone(pid_t pid) {
+  std::optional<ProcStat> stat = ReadProcStat(pid);
+  return !stat || stat->state == 'Z';
 }
 
 }  // namespace
@@ -753,7 +756,8 @@ StatusOr<std::unique_ptr<HostSandbox>> HostSandbox::StartContainer(const Contain
   sandbox->init_pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, init, 0));
   // runc starts the init as its child (and reaps it): another parent means the init died and its
   // pid was reused before the pidfd was taken.
-  if (sandbox->init_pidfd_ >= 0 && ParentOf(init) != runc) {
+  std::optional<ProcStat> init_stat = ReadProcStat(init);
+  if (sandbox->init_pidfd_ >= 0 && (!init_stat || init_stat->ppid != runc)) {
     close(sandbox->init_pidfd_);
     sandbox->init_pidfd_ = -1;
     errno = ESRCH;
