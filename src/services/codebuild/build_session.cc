@@ -50,10 +50,6 @@ std::string CodeOf(const Status& status, std::string_view service) {
   return aws::ToAwsError(status, aws::ModelRegistry::Instance().Get(service)).code;
 }
 
-std::string Described(const Status& status, std::string_view service) {
-  return CodeOf(status, service) + ": " + status.message();
-}
-
 Status ClientError(std::string message) { return Status::FailedPrecondition(std::move(message), "CLIENT_ERROR"); }
 
 // A file's bytes as a binary Document, read once straight into the Document's own buffer.
@@ -78,6 +74,10 @@ Status WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
 }
 
 }  // namespace
+
+std::string Described(const Status& status, std::string_view service) {
+  return CodeOf(status, service) + ": " + status.message();
+}
 
 PhaseContext InterruptedContext(std::string_view phase, bool at_restart) {
   std::string why = at_restart ? "Gantry stopped or was killed while this build was in " + std::string(phase) +

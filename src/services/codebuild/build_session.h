@@ -38,6 +38,10 @@ struct StopFlags {
 // The context a build ends with when Gantry stopped (or died) while it ran.
 runtime::PhaseContext InterruptedContext(std::string_view phase, bool at_restart);
 
+// A failed in-process call to `service` as the build's log and phase contexts show it:
+// "<AWS error code>: <message>".
+std::string Described(const Status& status, std::string_view service);
+
 class BuildSession final : public runtime::BuildHooks {
  public:
   // The build must have been claimed (PROVISIONING begun) by the queue.

@@ -16,8 +16,6 @@
 #include <set>
 
 #include "core/archive/zip.h"
-#include "core/aws/error.h"
-#include "core/aws/model.h"
 #include "runtime/build/build_log.h"
 #include "services/codebuild/artifacts.h"
 #include "services/codebuild/build_session.h"
@@ -29,10 +27,6 @@ namespace gantry::services::codebuild {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string S3Described(const Status& status) {
-  return aws::ToAwsError(status, aws::ModelRegistry::Instance().Get("s3")).code + ": " + status.message();
-}
 
 // Where a project's cache entries are kept. Names are '/'-separated, relative to the store's root.
 class CacheBackend {
@@ -67,7 +61,7 @@ class S3Backend final : public CacheBackend {
     aws::Document input = {{"Bucket", bucket_}, {"Prefix", prefix_ + prefix}, {"Delimiter", "/"}};
     while (true) {
       auto page = call_("ListObjectsV2", input);
-      if (!page.ok()) return Status(page.status().code(), S3Described(page.status()));
+      if (!page.ok()) return Status(page.status().code(), Described(page.status(), "s3"));
       for (const aws::Document& item : page->value("Contents", aws::Document::array())) {
         std::string key = item.value("Key", "");
         entries.push_back({key.substr(prefix_.size() + prefix.size()), FromSeconds(item["LastModified"])});
@@ -80,7 +74,7 @@ class S3Backend final : public CacheBackend {
 
   StatusOr<std::string> Fetch(const std::string& name, const std::string& scratch) override {
     auto got = call_("GetObject", {{"Bucket", bucket_}, {"Key", prefix_ + name}});
-    if (!got.ok()) return Status(got.status().code(), S3Described(got.status()));
+    if (!got.ok()) return Status(got.status().code(), Described(got.status(), "s3"));
     const auto& bytes = (*got)["Body"].get_binary();
     std::ofstream out(scratch, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -101,7 +95,7 @@ class S3Backend final : public CacheBackend {
                                    {"Key", prefix_ + name},
                                    {"Body", aws::Document::binary(std::move(bytes))},
                                    {"ContentType", "application/zip"}});
-    if (!put.ok()) return Status(put.status().code(), S3Described(put.status()));
+    if (!put.ok()) return Status(put.status().code(), Described(put.status(), "s3"));
     return Status::Ok();
   }
 

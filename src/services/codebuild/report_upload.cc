@@ -12,8 +12,6 @@
 #include <fstream>
 #include <map>
 
-#include "core/aws/error.h"
-#include "core/aws/model.h"
 #include "runtime/build/build_log.h"
 #include "runtime/reports/reports.h"
 #include "services/codebuild/artifacts.h"
@@ -52,10 +50,6 @@ double Percentage(int64_t covered, int64_t missed) {
   int64_t total = covered + missed;
   if (total <= 0) return 0.0;
   return std::round(static_cast<double>(covered) * 10000.0 / static_cast<double>(total)) / 100.0;
-}
-
-std::string Described(const Status& status, std::string_view service) {
-  return aws::ToAwsError(status, aws::ModelRegistry::Instance().Get(service)).code + ": " + status.message();
 }
 
 // One report group's share of the build: the buildspec entries that name it.
